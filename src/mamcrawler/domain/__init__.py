@@ -1,0 +1,1 @@
+"""The pure core: plain data and decisions. Nothing here does I/O or reads globals."""
