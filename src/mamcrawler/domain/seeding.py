@@ -1,0 +1,139 @@
+"""Seeding duties (R5): no torrent stops before its duty is met; unsatisfied stays capped.
+
+The tracker's rule (reference/mam-api.md): every snatched torrent seeds 72 hours within
+30 days, or it becomes a hit-and-run; the number of unsatisfied torrents is capped by the
+account's class (User 50 … higher 200), and the live limit is read from the tracker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from mamcrawler.domain.decision import Verdict
+
+HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class SeedingPolicy:
+    min_seed_hours: float = 72
+    window_days: float = 30
+    unsat_margin: int = 10  # keep this many unsatisfied slots free below the tracker's limit
+    # Used when the tracker gives no limit: the lowest class limit in the reference (User).
+    assumed_unsat_limit: int = 50
+
+    def __post_init__(self) -> None:
+        if self.min_seed_hours < 0 or self.window_days <= 0:
+            raise ValueError("seed hours must be >= 0 and the window positive")
+        if self.unsat_margin < 0 or self.assumed_unsat_limit < 0:
+            raise ValueError("margin and assumed limit must not be negative")
+
+
+@dataclass(frozen=True)
+class TorrentDuty:
+    """One torrent as far as its seeding duty is concerned. Datetimes are UTC.
+
+    `snatched`: the tracker has registered a snatch (the download started from it). A
+    torrent that never completed is still snatched and counts as unsatisfied, so it is
+    protected too; pass True when unsure. `seeded_seconds` is the client's seeding time
+    since completion. `seeded_in_window_seconds`, when the store tracks it, is the part of
+    that time inside the duty window. `tracker_unsatisfied` is the tracker's own view, if
+    known (the torrent is listed among the unsatisfied or hit-and-run snatches).
+    """
+
+    hash: str
+    completed_at: datetime | None
+    seeded_seconds: float
+    snatched: bool = True
+    added_at: datetime | None = None  # when the grab started
+    seeded_in_window_seconds: float | None = None
+    tracker_unsatisfied: bool | None = None
+
+
+def duty_window_end(torrent: TorrentDuty, policy: SeedingPolicy) -> datetime | None:
+    """When the window closes. It opens at the earliest known of added/completed, which is
+    never later than the tracker's start, so the window assumed is never too long."""
+    starts = [t for t in (torrent.added_at, torrent.completed_at) if t is not None]
+    if not starts:
+        return None
+    return min(starts) + timedelta(days=policy.window_days)
+
+
+def seeded_in_window(torrent: TorrentDuty, policy: SeedingPolicy, now: datetime) -> float:
+    """Seconds of seeding that surely fell inside the window.
+
+    The store's own count when given. Otherwise all seeding so far while the window is
+    open; after it closes, a lower bound: seeding time minus the time since it closed.
+    """
+    if torrent.seeded_in_window_seconds is not None:
+        return torrent.seeded_in_window_seconds
+    end = duty_window_end(torrent, policy)
+    if end is None or now <= end:
+        return torrent.seeded_seconds
+    return max(0.0, torrent.seeded_seconds - (now - end).total_seconds())
+
+
+def may_stop(torrent: TorrentDuty, policy: SeedingPolicy, now: datetime) -> Verdict:
+    """May the torrent be stopped or removed?
+
+    Promises: never for a snatched torrent with less than `min_seed_hours` seeded inside
+    its window, nor one still downloading, nor one the tracker still lists as unsatisfied.
+    A torrent that missed its window stays a hit-and-run; it keeps seeding unless the
+    store proves enough seeding inside the window.
+    """
+    if not torrent.snatched:
+        return Verdict.allow(f"{torrent.hash}: never snatched, no seeding duty")
+    if torrent.completed_at is None:
+        return Verdict.deny(
+            f"{torrent.hash}: snatched but not complete; must finish and seed "
+            f"{policy.min_seed_hours:g} h"
+        )
+    if torrent.tracker_unsatisfied:
+        return Verdict.deny(f"{torrent.hash}: the tracker still lists it as unsatisfied")
+    seeded_h = seeded_in_window(torrent, policy, now) / 3600
+    if seeded_h < policy.min_seed_hours:
+        return Verdict.deny(
+            f"{torrent.hash}: seeded {seeded_h:.1f} h < {policy.min_seed_hours:g} h "
+            f"required {_window_note(torrent, policy, now)}"
+        )
+    return Verdict.allow(
+        f"{torrent.hash}: seeding duty met, {seeded_h:.1f} h ≥ {policy.min_seed_hours:g} h "
+        f"within {policy.window_days:g} days"
+    )
+
+
+def _window_note(torrent: TorrentDuty, policy: SeedingPolicy, now: datetime) -> str:
+    end = duty_window_end(torrent, policy)
+    assert end is not None  # only asked about completed torrents, which have a window
+    if now <= end:
+        return f"(window closes in {(end - now) / HOUR / 24:.1f} days)"
+    return f"(window closed {(now - end) / HOUR / 24:.1f} days ago: hit-and-run, keep seeding)"
+
+
+def grab_capacity(unsat_count: int, unsat_limit: int | None, policy: SeedingPolicy) -> int:
+    """How many more torrents may be snatched: limit - margin - count, never negative.
+
+    `unsat_count` must include grabs queued since the tracker was read. An unknown limit
+    is taken as `policy.assumed_unsat_limit`.
+    """
+    if unsat_count < 0:
+        raise ValueError("unsatisfied count cannot be negative")
+    limit = policy.assumed_unsat_limit if unsat_limit is None else unsat_limit
+    return max(0, limit - policy.unsat_margin - unsat_count)
+
+
+def may_grab_more(
+    unsat_count: int, unsat_limit: int | None, policy: SeedingPolicy
+) -> Verdict:
+    """May one more torrent be snatched without crowding the unsatisfied limit?"""
+    capacity = grab_capacity(unsat_count, unsat_limit, policy)
+    limit = (
+        f"limit {unsat_limit}"
+        if unsat_limit is not None
+        else f"limit unknown, assumed {policy.assumed_unsat_limit}"
+    )
+    numbers = f"{unsat_count} unsatisfied, {limit}, margin {policy.unsat_margin}"
+    if capacity > 0:
+        return Verdict.allow(f"room for {capacity} more snatch(es): {numbers}")
+    return Verdict.deny(f"no more snatches: {numbers}")
