@@ -1,0 +1,45 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+
+from mamcrawler import __version__
+from mamcrawler.runtime import Runtime
+
+from .deps import require_api_key
+from .envelope import install_error_handlers
+from .routers import acquisition, library, scheduler, system
+
+
+def create_app(rt: Runtime, *, start_scheduler: bool = True) -> FastAPI:
+    """The API around a built runtime; starts and stops the scheduler with the app."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if start_scheduler:
+            rt.scheduler.start()
+        try:
+            yield
+        finally:
+            rt.scheduler.shutdown()
+
+    app = FastAPI(
+        title="MAMcrawler",
+        version=__version__,
+        description="Self-hosted audiobook collection manager. Every endpoint except /health "
+        "needs the API key (X-Api-Key header or Authorization: Bearer).",
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    install_error_handlers(app)
+    app.include_router(system.health_router)
+    protected = [Depends(require_api_key)]
+    # Summary routes first: "/api/series/completion" must not be read as a series id.
+    for router in (library.summaries, acquisition.summaries, library.books, library.series,
+                   library.authors, acquisition.wanted, acquisition.downloads,
+                   scheduler.router, system.router):
+        app.include_router(router, dependencies=protected)
+    return app

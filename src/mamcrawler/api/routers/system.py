@@ -1,0 +1,78 @@
+"""Health (no key needed), service status and the autonomous on/off switch."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from mamcrawler import __version__
+
+from ..deps import runtime
+from ..envelope import Envelope, ok
+from .scheduler import SchedulerOut, scheduler_view
+
+health_router = APIRouter(tags=["system"])
+router = APIRouter(prefix="/api/system", tags=["system"])
+
+
+class Health(BaseModel):
+    status: str  # ok or degraded
+    version: str
+    demo: bool
+    database: str
+    scheduler: str
+
+
+class SystemStatus(BaseModel):
+    version: str
+    demo: bool
+    database_backend: str
+    database: str  # location without credentials
+    scheduler_running: bool
+    autonomous: bool
+    warnings: list[str]
+
+
+def _database_ok(request: Request) -> bool:
+    try:
+        with runtime(request).engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+@health_router.get("/health", response_model=Envelope[Health], summary="Liveness, no key")
+def health(request: Request):
+    rt = runtime(request)
+    db_ok = _database_ok(request)
+    return ok(Health(status="ok" if db_ok else "degraded", version=__version__,
+                     demo=rt.settings.is_demo, database="ok" if db_ok else "unreachable",
+                     scheduler="running" if rt.scheduler.running else "stopped"))
+
+
+@router.get("/status", response_model=Envelope[SystemStatus], summary="Service status")
+def status(request: Request):
+    rt = runtime(request)
+    url = make_url(rt.settings.effective_database_url)
+    return ok(SystemStatus(
+        version=__version__, demo=rt.settings.is_demo, database_backend=url.get_backend_name(),
+        database=url.render_as_string(hide_password=True), scheduler_running=rt.scheduler.running,
+        autonomous=scheduler_view(request).autonomous, warnings=rt.settings.startup_warnings(),
+    ))
+
+
+@router.post("/autonomous/start", response_model=Envelope[SchedulerOut],
+             summary="Resume every job")
+def autonomous_start(request: Request):
+    runtime(request).scheduler.set_all_paused(False)
+    return ok(scheduler_view(request))
+
+
+@router.post("/autonomous/stop", response_model=Envelope[SchedulerOut],
+             summary="Pause every job (running ones finish)")
+def autonomous_stop(request: Request):
+    runtime(request).scheduler.set_all_paused(True)
+    return ok(scheduler_view(request))

@@ -1,0 +1,186 @@
+"""The command line (R22): serve, run jobs, show status, check the configuration."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mamcrawler import __version__
+from mamcrawler.config import DEFAULT_ENV_FILE, ConfigError, Settings, describe_sources
+from mamcrawler.config import load_settings
+from mamcrawler.logs import setup_logging
+
+app = typer.Typer(help="MAMcrawler: keeps an audiobook collection complete and the tracker "
+                  "account healthy.", no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Scheduled jobs.", no_args_is_help=True)
+config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(config_app, name="config")
+
+console = Console()
+err = Console(stderr=True)
+EXIT_CODES = {"success": 0, "failed": 1, "not_configured": 3, "skipped": 4}
+
+
+class State:
+    env_file: str | None = DEFAULT_ENV_FILE
+
+
+@app.callback()
+def _main(
+    env_file: Annotated[str, typer.Option(help="the .env file to read (never written)")] =
+    DEFAULT_ENV_FILE,
+) -> None:
+    State.env_file = env_file
+
+
+def settings(**overrides) -> Settings:
+    try:
+        result = load_settings(State.env_file, **overrides)
+    except ConfigError as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    setup_logging(result.log_level, result.log_format, result.secret_values())
+    return result
+
+
+def _runtime(s: Settings, upgrade_db: bool = True):
+    from mamcrawler.runtime import DatabaseNotReady, Runtime
+
+    try:
+        return Runtime.build(s, upgrade_db=upgrade_db)
+    except DatabaseNotReady as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="listen address (default HOST)")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="port (default PORT)")] = None,
+) -> None:
+    """Apply migrations and run the service: API, dashboard and scheduler."""
+    import uvicorn
+
+    from mamcrawler.api.app import create_app
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    s = settings(**overrides)
+    for warning in s.startup_warnings():
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    rt = _runtime(s)
+    if rt.api_key_file:
+        console.print(f"API key: read it from [bold]{rt.api_key_file}[/bold] "
+                      "(set API_KEY to choose your own)")
+    console.print(f"MAMcrawler {__version__} on http://{s.host}:{s.port}  "
+                  f"(API docs at /docs{', DEMO MODE' if s.is_demo else ''})")
+    uvicorn.run(create_app(rt), host=s.host, port=s.port, log_config=None,
+                log_level=s.log_level.lower())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to this version (safe to repeat)."""
+    from mamcrawler.store import migrate
+    from mamcrawler.store.db import make_engine
+
+    s = settings()
+    engine = make_engine(s.effective_database_url)
+    migrate.upgrade(engine)
+    console.print(f"database at revision {migrate.current_revision(engine)}")
+    engine.dispose()
+
+
+@jobs_app.command("list")
+def jobs_list() -> None:
+    """Every job with its schedule, next run and last outcome."""
+    rt = _runtime(settings(), upgrade_db=False)
+    table = Table("job", "schedule", "next run", "last run", "outcome")
+    table.add_column("summary", overflow="ellipsis", no_wrap=True, max_width=60)
+    for column in table.columns[:5]:
+        column.no_wrap = True
+    for st in rt.scheduler.statuses():
+        last = st.last_run
+        table.add_row(st.name, st.schedule + (" (paused)" if st.paused else ""),
+                      f"{st.next_run:%Y-%m-%d %H:%M %Z}" if st.next_run else "-",
+                      f"{last.started_at:%Y-%m-%d %H:%M}" if last else "-",
+                      last.outcome if last else "-", (last.summary or last.error or "") if last else "")
+    console.print(table)
+    rt.close()
+
+
+@jobs_app.command("run")
+def jobs_run(name: Annotated[str, typer.Argument(help="job name, see `jobs list`")]) -> None:
+    """Run one job now and wait for it, with a progress display."""
+    from mamcrawler.jobs import registry
+    from mamcrawler.jobs.runner import run_job
+
+    if name not in registry.JOBS:
+        err.print(f"[red]{registry.UnknownJob(name)}[/red]")
+        raise typer.Exit(2)
+    rt = _runtime(settings(), upgrade_db=False)
+    ctx = rt.scheduler.ctx
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                  console=err, transient=True) as progress:
+        task = progress.add_task(name, total=None)
+        ctx.progress = lambda done, total, text: progress.update(
+            task, completed=done, total=total, description=f"{name}: {text}")
+        result = run_job(ctx, name, trigger="manual")
+    colour = {"success": "green", "failed": "red"}.get(result.outcome, "yellow")
+    console.print(f"[{colour}]{name}: {result.outcome}[/{colour}] "
+                  f"(run {result.run_id}) {result.error or result.summary or ''}", highlight=False)
+    rt.close()
+    raise typer.Exit(EXIT_CODES[result.outcome])
+
+
+@app.command()
+def status() -> None:
+    """Mode, database and the state of every job."""
+    s = settings()
+    rt = _runtime(s, upgrade_db=False)
+    console.print(f"MAMcrawler {__version__}  mode: "
+                  f"{'[yellow]DEMO (tracker simulator)[/yellow]' if s.is_demo else 'live'}")
+    from sqlalchemy.engine import make_url
+
+    console.print(f"database: {make_url(s.effective_database_url).render_as_string(hide_password=True)}")
+    for warning in s.startup_warnings():
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    rt.close()
+    jobs_list()
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Each setting with its source (secrets masked), then each configured connection."""
+    from mamcrawler.services.connections import check_all
+
+    s = settings()
+    table = Table("variable", "value", "source")
+    for row in describe_sources(s, State.env_file):
+        table.add_row(row.name, row.value, row.source)
+    console.print(table)
+    for warning in s.startup_warnings():
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    failed = False
+    for check in check_all(s):
+        mark = {True: "[green]ok[/green]", False: "[red]FAIL[/red]", None: "[dim]skip[/dim]"}
+        console.print(f"{mark[check.ok]:>6} {check.name}: {check.detail}", highlight=False)
+        failed |= check.ok is False
+    raise typer.Exit(1 if failed else 0)
+
+
+def main() -> None:
+    app(prog_name="mamcrawler")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,275 @@
+"""Typed settings, read from the environment and the user's ``.env``.
+
+The ``.env`` file is only ever read. Environment variables win over ``.env``; both win over
+the defaults below. Names are the plain upper-case field names (``QB_HOST``, ``MAM_ID``...),
+the same the user already keeps in their ``.env``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+from dotenv import dotenv_values
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_ENV_FILE = ".env"
+
+# Default schedules (R2). A schedule is a 5-field crontab ("0 12 * * *") or "every <N>m|h|d".
+DEFAULT_SCHEDULES: dict[str, str] = {
+    "account_check": "0 12 * * *",
+    "torrent_watch": "every 5m",
+    "acquisition": "every 15m",
+    "download_watch": "every 1m",
+    "category_sync": "0 3 * * mon",
+    "completion": "0 4 * * sun",
+    "metadata_maintenance": "0 5 * * sat",
+    "metadata_drift": "0 6 1 * *",
+    "retention_cleanup": "30 3 * * *",
+}
+
+_EVERY = re.compile(r"^every\s+(\d+)\s*([mhd])$", re.IGNORECASE)
+
+
+class ConfigError(Exception):
+    """A setting is wrong. The message names each variable and how to fix it."""
+
+
+def parse_schedule(text: str) -> tuple[str, Any]:
+    """Parse a schedule string into ("cron", fields) or ("every", seconds).
+
+    Raises ValueError with a message suitable to show the user.
+    """
+    text = text.strip()
+    match = _EVERY.match(text)
+    if match:
+        amount = int(match.group(1))
+        if amount < 1:
+            raise ValueError("an interval must be at least 1")
+        return "every", amount * {"m": 60, "h": 3600, "d": 86400}[match.group(2).lower()]
+    fields = text.split()
+    if len(fields) != 5:
+        raise ValueError(
+            f"{text!r} is neither a 5-field crontab like '0 12 * * *' nor 'every 5m' / 'every 1h'"
+        )
+    try:
+        CronTrigger.from_crontab(text)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a valid crontab: {exc}") from None
+    return "cron", fields
+
+
+class Settings(BaseSettings):
+    """Every setting of the service. Field name upper-cased = variable name."""
+
+    model_config = SettingsConfigDict(
+        env_file=DEFAULT_ENV_FILE,
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        validate_default=True,
+    )
+
+    # The service itself
+    host: str = Field("127.0.0.1", description="address to listen on, e.g. 127.0.0.1")
+    port: int = Field(8080, ge=1, le=65535, description="port to listen on, 1-65535")
+    data_dir: Path = Field(
+        Path("./data"), description="folder for the database, generated API key and logs"
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL such as sqlite:///data/mamcrawler.db or "
+        "postgresql+psycopg://user@127.0.0.1:5432/mamcrawler; empty = SQLite in DATA_DIR",
+    )
+    api_key: SecretStr | None = Field(
+        None, description="key for the REST API; empty = generated into DATA_DIR/api_key"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="one of DEBUG, INFO, WARNING, ERROR"
+    )
+    log_format: Literal["text", "json"] = Field("text", description="text or json")
+    timezone: str | None = Field(
+        None, description="IANA time zone for schedules, e.g. Europe/Berlin; empty = system"
+    )
+    demo: bool | None = Field(
+        None,
+        description="true/false; empty = demo mode exactly when MAM_ID is not set",
+    )
+
+    # Tracker
+    mam_id: SecretStr | None = Field(
+        None, description="the mam_id session cookie made on the tracker's Security page"
+    )
+    mam_url: str = Field(
+        "https://www.myanonamouse.net", description="tracker base URL starting with https://"
+    )
+    mam_min_interval_s: float = Field(
+        2.0, ge=0.5, le=3600, description="seconds between tracker requests, at least 0.5"
+    )
+    mam_username: str | None = Field(None, description="not used; sessions only")
+    mam_password: SecretStr | None = Field(None, description="not used; sessions only")
+
+    # qBittorrent
+    qb_host: str | None = Field(None, description="qBittorrent WebUI host, e.g. 127.0.0.1")
+    qb_port: int = Field(8080, ge=1, le=65535, description="qBittorrent WebUI port, 1-65535")
+    qb_username: str | None = Field(None, description="qBittorrent WebUI user name")
+    qb_password: SecretStr | None = Field(None, description="qBittorrent WebUI password")
+
+    # Audiobookshelf, Prowlarr, metadata sources
+    abs_url: str | None = Field(None, description="Audiobookshelf URL, e.g. http://127.0.0.1:13378")
+    abs_token: SecretStr | None = Field(None, description="Audiobookshelf API token")
+    prowlarr_url: str | None = Field(None, description="Prowlarr URL, e.g. http://127.0.0.1:9696")
+    prowlarr_api_key: SecretStr | None = Field(None, description="Prowlarr API key")
+    google_books_api_key: SecretStr | None = Field(None, description="Google Books API key")
+    hardcover_token: SecretStr | None = Field(None, description="Hardcover API token")
+
+    # Retention (R1)
+    retention_days: int = Field(30, ge=1, le=3650, description="days of history to keep, >= 1")
+
+    # Schedules (R2)
+    schedule_account_check: str = DEFAULT_SCHEDULES["account_check"]
+    schedule_torrent_watch: str = DEFAULT_SCHEDULES["torrent_watch"]
+    schedule_acquisition: str = DEFAULT_SCHEDULES["acquisition"]
+    schedule_download_watch: str = DEFAULT_SCHEDULES["download_watch"]
+    schedule_category_sync: str = DEFAULT_SCHEDULES["category_sync"]
+    schedule_completion: str = DEFAULT_SCHEDULES["completion"]
+    schedule_metadata_maintenance: str = DEFAULT_SCHEDULES["metadata_maintenance"]
+    schedule_metadata_drift: str = DEFAULT_SCHEDULES["metadata_drift"]
+    schedule_retention_cleanup: str = DEFAULT_SCHEDULES["retention_cleanup"]
+
+    @field_validator("mam_url", "abs_url", "prowlarr_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be a URL starting with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown time zone {value!r}") from exc
+        return value or None
+
+    @field_validator(*(f"schedule_{job}" for job in DEFAULT_SCHEDULES), mode="after")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        parse_schedule(value)
+        return value
+
+    @property
+    def is_demo(self) -> bool:
+        """Demo mode runs against the built-in tracker simulator with its own database."""
+        return self.demo if self.demo is not None else self.mam_id is None
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database to use. Demo mode never touches the user's real database."""
+        if self.is_demo:
+            return f"sqlite:///{(self.data_dir / 'demo.db').as_posix()}"
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'mamcrawler.db').as_posix()}"
+
+    def schedule_for(self, job: str) -> str:
+        return getattr(self, f"schedule_{job}")
+
+    def secret_values(self) -> list[str]:
+        """Every secret's plain value, for log redaction."""
+        values = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                values.append(value.get_secret_value())
+        return values
+
+    def startup_warnings(self) -> list[str]:
+        warnings = []
+        if self.mam_username or self.mam_password:
+            warnings.append(
+                "MAM_USERNAME/MAM_PASSWORD are set but not used: MAMcrawler never logs in with a "
+                "password. Create a session on the tracker's Security page and set MAM_ID instead."
+            )
+        if self.is_demo:
+            warnings.append(
+                "DEMO MODE: no MAM_ID is set, so the service runs against the built-in tracker "
+                f"simulator with its own database ({self.effective_database_url})."
+            )
+        return warnings
+
+
+@dataclass(frozen=True)
+class SettingSource:
+    name: str  # the variable name, e.g. QB_PORT
+    value: str  # masked for secrets
+    source: str  # "default", "env" or ".env"
+    secret: bool
+
+
+def _is_secret(settings: Settings, field: str) -> bool:
+    annotation = str(type(settings).model_fields[field].annotation)
+    return "SecretStr" in annotation
+
+
+def mask(value: Any) -> str:
+    if value is None:
+        return ""
+    text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+    return "********" if text else ""
+
+
+def describe_sources(settings: Settings, env_file: str | Path | None) -> list[SettingSource]:
+    """Each setting's value (secrets masked) and where it came from."""
+    file_values = {k.upper(): v for k, v in _read_env_file(env_file).items()}
+    environ = {k.upper() for k in os.environ}
+    rows = []
+    for field in type(settings).model_fields:
+        var = field.upper()
+        secret = _is_secret(settings, field)
+        value = getattr(settings, field)
+        shown = mask(value) if secret else ("" if value is None else str(value))
+        source = "env" if var in environ else ".env" if var in file_values else "default"
+        rows.append(SettingSource(var, shown, source, secret))
+    return rows
+
+
+def _read_env_file(env_file: str | Path | None) -> dict[str, str | None]:
+    if env_file is None or not Path(env_file).is_file():
+        return {}
+    return dict(dotenv_values(env_file))
+
+
+def load_settings(env_file: str | Path | None = DEFAULT_ENV_FILE, **overrides: Any) -> Settings:
+    """Build the settings or raise ConfigError naming every bad variable and its fix."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc)) from None
+
+
+def _explain(exc: ValidationError) -> str:
+    lines = ["The configuration has errors; the service did not start:"]
+    fields = Settings.model_fields
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        var = field.upper()
+        info = fields.get(field)
+        secret = info is not None and "SecretStr" in str(info.annotation)
+        shown = "********" if secret else repr(err.get("input"))
+        hint = (info.description if info is not None else None) or "see README, Configuration"
+        if field.startswith("schedule_"):
+            hint = "a 5-field crontab like '0 12 * * *' or an interval like 'every 5m'"
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"  {var}={shown}: {msg}.\n    Fix: set {var} (environment or .env); expected: {hint}.")
+    return "\n".join(lines)

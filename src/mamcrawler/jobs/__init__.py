@@ -1,0 +1,1 @@
+"""The schedule: one job registry, run records, locks and the APScheduler wiring."""

@@ -1,0 +1,79 @@
+"""The one registry of scheduled jobs (R2). Names are what the CLI and API use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mamcrawler.services import retention
+from mamcrawler.store.db import session_scope
+
+from .context import JobContext, JobNotConfigured
+
+JobFunc = Callable[[JobContext], str]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    description: str
+    func: JobFunc
+    max_runtime_s: int = 3600  # a lock older than this is treated as abandoned
+
+
+def _retention_cleanup(ctx: JobContext) -> str:
+    with session_scope(ctx.sessions) as session:
+        result = retention.cleanup(session, ctx.clock(), ctx.settings.retention_days)
+    return result.summary()
+
+
+def _not_built(what: str) -> JobFunc:
+    def run(ctx: JobContext) -> str:
+        raise JobNotConfigured(f"not configured: {what} is not part of this build yet")
+
+    return run
+
+
+JOBS: dict[str, JobSpec] = {}
+
+
+def register(spec: JobSpec) -> JobSpec:
+    JOBS[spec.name] = spec
+    return spec
+
+
+for _spec in (
+    JobSpec("account_check", "read account stats, VIP keeper, rules/events, VIP-pending list",
+            _not_built("the tracker account check")),
+    JobSpec("torrent_watch", "read torrent states, run the ratio guard, recover stalled torrents",
+            _not_built("the qBittorrent watch"), max_runtime_s=600),
+    JobSpec("acquisition", "search wanted books, choose releases, queue grabs",
+            _not_built("acquisition")),
+    JobSpec("download_watch", "verify and import completed downloads",
+            _not_built("the download pipeline"), max_runtime_s=1800),
+    JobSpec("category_sync", "new releases in followed categories, top-10 discovery",
+            _not_built("category sync")),
+    JobSpec("completion", "find gaps in followed series and authors", _not_built("completion")),
+    JobSpec("metadata_maintenance", "re-check books added in the last 13 days",
+            _not_built("metadata maintenance")),
+    JobSpec("metadata_drift", "re-query sources for the whole library",
+            _not_built("metadata drift correction"), max_runtime_s=6 * 3600),
+    JobSpec("retention_cleanup", "delete history past retention", _retention_cleanup),
+):
+    register(_spec)
+
+
+class UnknownJob(KeyError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def __str__(self) -> str:
+        return f"unknown job {self.name!r}; known jobs: {', '.join(sorted(JOBS))}"
+
+
+def get(name: str) -> JobSpec:
+    try:
+        return JOBS[name]
+    except KeyError:
+        raise UnknownJob(name) from None

@@ -1,0 +1,125 @@
+"""APScheduler wiring: every job in the registry on its configured schedule (R2)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import func, select
+
+from mamcrawler.config import parse_schedule
+from mamcrawler.store.db import session_scope
+from mamcrawler.store.models import JobSetting, TaskRun
+
+from . import registry
+from .context import JobContext
+from .runner import run_job
+
+log = logging.getLogger("mamcrawler.scheduler")
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    name: str
+    description: str
+    schedule: str
+    paused: bool
+    next_run: datetime | None
+    last_run: TaskRun | None
+
+
+def make_trigger(schedule: str, timezone):
+    kind, value = parse_schedule(schedule)
+    if kind == "every":
+        return IntervalTrigger(seconds=value, timezone=timezone)
+    return CronTrigger.from_crontab(schedule, timezone=timezone)
+
+
+class JobScheduler:
+    """Owns the APScheduler instance; pause state lives in the database."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
+        self._sched = BackgroundScheduler(
+            timezone=ctx.settings.timezone or None,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600},
+        )
+        for spec in registry.JOBS.values():
+            self._sched.add_job(
+                run_job, make_trigger(ctx.settings.schedule_for(spec.name), self._sched.timezone),
+                args=(ctx, spec.name, "schedule"), id=spec.name, name=spec.name,
+            )
+        for name in self._paused_names():
+            self._sched.pause_job(name)
+
+    @property
+    def running(self) -> bool:
+        return self._sched.running
+
+    def start(self) -> None:
+        self._sched.start()
+        log.info("scheduler started with %d jobs", len(registry.JOBS))
+
+    def shutdown(self) -> None:
+        if self._sched.running:
+            self._sched.shutdown(wait=False)
+
+    def trigger(self, name: str, trigger: str = "api") -> None:
+        """Run `name` now in the background; its run record shows the outcome."""
+        registry.get(name)
+        if self._sched.running:
+            self._sched.add_job(run_job, args=(self.ctx, name, trigger),
+                                id=f"{name}-now-{uuid.uuid4().hex[:6]}", name=name)
+        else:
+            threading.Thread(target=run_job, args=(self.ctx, name, trigger), daemon=True).start()
+
+    def set_paused(self, name: str, paused: bool) -> None:
+        registry.get(name)
+        with session_scope(self.ctx.sessions) as session:
+            setting = session.get(JobSetting, name) or JobSetting(job_name=name)
+            setting.paused = paused
+            session.add(setting)
+        (self._sched.pause_job if paused else self._sched.resume_job)(name)
+        log.info("job %s %s", name, "paused" if paused else "resumed")
+
+    def set_all_paused(self, paused: bool) -> None:
+        for name in registry.JOBS:
+            self.set_paused(name, paused)
+
+    def statuses(self) -> list[JobStatus]:
+        paused = self._paused_names()
+        last = self._last_runs()
+        out = []
+        for spec in registry.JOBS.values():
+            job = self._sched.get_job(spec.name)
+            next_run = None if spec.name in paused else _next_run(job, self._sched.running)
+            out.append(JobStatus(spec.name, spec.description,
+                                 self.ctx.settings.schedule_for(spec.name), spec.name in paused,
+                                 next_run, last.get(spec.name)))
+        return out
+
+    def _paused_names(self) -> set[str]:
+        with session_scope(self.ctx.sessions) as session:
+            rows = session.scalars(select(JobSetting.job_name).where(JobSetting.paused))
+            return set(rows)
+
+    def _last_runs(self) -> dict[str, TaskRun]:
+        with session_scope(self.ctx.sessions) as session:
+            latest = select(func.max(TaskRun.id)).group_by(TaskRun.job_name)
+            runs = session.scalars(select(TaskRun).where(TaskRun.id.in_(latest)))
+            return {r.job_name: r for r in runs}
+
+
+def _next_run(job, running: bool) -> datetime | None:
+    if job is None:
+        return None
+    if running:
+        return job.next_run_time
+    # Before start APScheduler has not computed it; ask the trigger.
+    return job.trigger.get_next_fire_time(None, datetime.now(job.trigger.timezone))

@@ -1,0 +1,68 @@
+"""Builds the running service from settings: database, job context, scheduler, API key."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from mamcrawler.config import Settings
+from mamcrawler.jobs.context import JobContext
+from mamcrawler.jobs.scheduler import JobScheduler
+from mamcrawler.store import migrate
+from mamcrawler.store.db import make_engine, make_session_factory
+
+log = logging.getLogger("mamcrawler")
+
+
+class DatabaseNotReady(Exception):
+    """The database schema is older than this program."""
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    scheduler: JobScheduler
+    api_key: str
+    api_key_file: Path | None  # set when the key was generated, not configured
+
+    @classmethod
+    def build(cls, settings: Settings, *, upgrade_db: bool = True) -> Runtime:
+        engine = make_engine(settings.effective_database_url)
+        if upgrade_db:
+            migrate.upgrade(engine)
+        elif not migrate.is_current(engine):
+            raise DatabaseNotReady(
+                "the database schema is not up to date; run `mamcrawler db upgrade`"
+            )
+        sessions = make_session_factory(engine)
+        scheduler = JobScheduler(JobContext(settings=settings, sessions=sessions))
+        key, key_file = api_key_for(settings)
+        return cls(settings, engine, sessions, scheduler, key, key_file)
+
+    def close(self) -> None:
+        self.scheduler.shutdown()
+        self.engine.dispose()
+
+
+def api_key_for(settings: Settings) -> tuple[str, Path | None]:
+    """The configured API key, else one generated once into DATA_DIR/api_key (never .env)."""
+    if settings.api_key and settings.api_key.get_secret_value():
+        return settings.api_key.get_secret_value(), None
+    path = settings.data_dir / "api_key"
+    if path.is_file() and path.read_text().strip():
+        return path.read_text().strip(), path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    log.info("generated an API key into %s", path)
+    return key, path

@@ -1,0 +1,84 @@
+"""Test each configured connection and say, in plain words, what is wrong (R22)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.engine import make_url
+
+from mamcrawler import USER_AGENT
+from mamcrawler.config import Settings
+from mamcrawler.store import migrate
+from mamcrawler.store.db import make_engine
+
+TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    name: str
+    ok: bool | None  # None = not configured, so not checked
+    detail: str
+
+
+def check_database(settings: Settings) -> ConnectionCheck:
+    url = make_url(settings.effective_database_url)
+    where = url.render_as_string(hide_password=True)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        current = migrate.current_revision(engine)
+    except Exception as exc:
+        return ConnectionCheck("database", False, f"{where}: cannot connect ({exc.__class__.__name__}: "
+                               f"{str(exc).splitlines()[0]}); check DATABASE_URL")
+    finally:
+        engine.dispose()
+    head = migrate.head_revision()
+    if current != head:
+        return ConnectionCheck("database", False, f"{where}: schema at {current or 'nothing'}, "
+                               f"this version needs {head}; run `mamcrawler db upgrade`")
+    return ConnectionCheck("database", True, f"{where}: schema {current}")
+
+
+def _http_check(name: str, url: str, headers: dict[str, str], fix: str,
+                transport: httpx.BaseTransport | None = None) -> ConnectionCheck:
+    try:
+        with httpx.Client(timeout=TIMEOUT_S, transport=transport,
+                          headers={"User-Agent": USER_AGENT, **headers}) as client:
+            response = client.get(url)
+    except httpx.HTTPError as exc:
+        return ConnectionCheck(name, False, f"cannot reach {url}: {exc.__class__.__name__}; {fix}")
+    if response.status_code in (401, 403):
+        return ConnectionCheck(name, False, f"{url} refused the credentials "
+                               f"(HTTP {response.status_code}); {fix}")
+    if response.status_code >= 400:
+        return ConnectionCheck(name, False, f"{url} answered HTTP {response.status_code}; {fix}")
+    return ConnectionCheck(name, True, f"{url} answered HTTP {response.status_code}")
+
+
+def check_audiobookshelf(settings: Settings) -> ConnectionCheck:
+    if not settings.abs_url:
+        return ConnectionCheck("audiobookshelf", None, "not configured (ABS_URL)")
+    token = settings.abs_token.get_secret_value() if settings.abs_token else ""
+    return _http_check("audiobookshelf", f"{settings.abs_url}/api/libraries",
+                       {"Authorization": f"Bearer {token}"},
+                       "check ABS_URL and ABS_TOKEN (Settings → Users → API token in ABS)")
+
+
+def check_prowlarr(settings: Settings) -> ConnectionCheck:
+    if not settings.prowlarr_url:
+        return ConnectionCheck("prowlarr", None, "not configured (PROWLARR_URL)")
+    key = settings.prowlarr_api_key.get_secret_value() if settings.prowlarr_api_key else ""
+    return _http_check("prowlarr", f"{settings.prowlarr_url}/api/v1/system/status",
+                       {"X-Api-Key": key},
+                       "check PROWLARR_URL and PROWLARR_API_KEY (Settings → General in Prowlarr)")
+
+
+CHECKS: list[Callable[[Settings], ConnectionCheck]] = [
+    check_database, check_audiobookshelf, check_prowlarr,
+]
+
+
+def check_all(settings: Settings) -> list[ConnectionCheck]:
+    return [check(settings) for check in CHECKS]

@@ -1,0 +1,38 @@
+"""The wanted list (R7): adding merges duplicates instead of repeating them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mamcrawler.domain.text import book_key
+from mamcrawler.store.models import WantedBook
+
+# Statuses after which a new request for the same book starts over.
+REOPENABLE = {"abandoned", "cancelled"}
+
+
+def add_wanted(session: Session, fields: dict[str, Any]) -> tuple[WantedBook, bool]:
+    """Add a wanted book or merge into the existing entry. Returns (entry, created)."""
+    key = book_key(fields["title"], fields.get("author"))
+    existing = session.scalar(select(WantedBook).where(WantedBook.dedupe_key == key))
+    if existing is None:
+        entry = WantedBook(**fields, dedupe_key=key)
+        session.add(entry)
+        session.flush()
+        return entry, True
+    # Keep what is known, fill what is missing; a higher priority wins.
+    for field, value in fields.items():
+        if value is not None and getattr(existing, field) in (None, ""):
+            setattr(existing, field, value)
+    existing.priority = max(existing.priority, fields.get("priority") or 0)
+    if existing.status in REOPENABLE:
+        existing.status = "wanted"
+    return existing, False
+
+
+def rekey(entry: WantedBook) -> None:
+    """Recompute the identity after the title or author changed."""
+    entry.dedupe_key = book_key(entry.title, entry.author)

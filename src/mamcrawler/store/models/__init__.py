@@ -1,0 +1,18 @@
+"""All models, imported in one place so Alembic and the app see the whole schema."""
+
+from .account import AccountDecision, AccountSnapshot, RatioGuardEvent, RatioGuardState
+from .account import RulesSnapshot
+from .acquisition import CategorySetting, Download, FailedAttempt, TrackedTorrent, VipPending
+from .acquisition import WantedBook
+from .base import Base, utcnow
+from .library import Author, Book, BookAuthor, BookNarrator, BookSeries, FieldSource
+from .library import LibraryFile, MetadataCorrection, MissingBook, Narrator, Series
+from .system import AppState, JobLock, JobSetting, RequestLog, TaskRun
+
+__all__ = [
+    "AccountDecision", "AccountSnapshot", "AppState", "Author", "Base", "Book", "BookAuthor",
+    "BookNarrator", "BookSeries", "CategorySetting", "Download", "FailedAttempt", "FieldSource",
+    "JobLock", "JobSetting", "LibraryFile", "MetadataCorrection", "MissingBook", "Narrator",
+    "RatioGuardEvent", "RatioGuardState", "RequestLog", "RulesSnapshot", "Series", "TaskRun",
+    "TrackedTorrent", "VipPending", "WantedBook", "utcnow",
+]
