@@ -285,11 +285,14 @@ def test_something_else_on_the_port_is_reported(httpserver: HTTPServer) -> None:
         "Not Found", status=404
     )
     httpserver.expect_request("/api/v2/app/version").respond_with_data("<html>hi</html>")
+    httpserver.expect_request("/api/v2/sync/maindata").respond_with_data("<html>hi</html>")
     other = QbitClient(httpserver.url_for("/"), None, "u", "p", timeout_s=2)
     with pytest.raises(TorrentClientWebUIDisabled, match="QB_HOST/QB_PORT"):
         other.login()
     with pytest.raises(TorrentClientWebUIDisabled, match="not qBittorrent"):
         other.version()
+    with pytest.raises(TorrentClientWebUIDisabled, match="not qBittorrent's JSON"):
+        other.poll()
 
 
 @slow

@@ -126,7 +126,7 @@ class QbitClient:
                 self._api.torrents_add,
                 torrent_files={f"{torrent_hash}.torrent": torrent_bytes},
                 category=category,
-                tags=list(tags) or None,
+                tags=[tags] if isinstance(tags, str) else list(tags) or None,
                 save_path=save_path,
                 # a given save path must stick, so automatic management stays off then
                 use_auto_torrent_management=False if save_path else None,

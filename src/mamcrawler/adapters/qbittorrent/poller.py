@@ -61,8 +61,14 @@ class MainDataPoller:
             self._rid = 0
             self._note(ok=False, error=str(exc))
             raise
-        snapshot = self._merge(data)
-        self._rid = int(data.get("rid", 0))
+        try:
+            snapshot = self._merge(data)
+            self._rid = int(data.get("rid", 0))
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            self._rid = 0
+            error = TorrentClientError(f"qBittorrent sent maindata we cannot read: {exc!r}")
+            self._note(ok=False, error=str(error))
+            raise error from exc
         self._note(ok=True, error=None)
         return snapshot
 
