@@ -182,8 +182,9 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'mamcrawler.db').as_posix()}"
 
-    def schedule_for(self, job: str) -> str:
-        return getattr(self, f"schedule_{job}")
+    def schedule_for(self, job: str) -> str | None:
+        """The configured schedule of `job`, or None when it has no SCHEDULE_ setting."""
+        return getattr(self, f"schedule_{job}", None)
 
     def secret_values(self) -> list[str]:
         """Every secret's plain value, for log redaction."""

@@ -32,6 +32,7 @@ def crud_router(
     build: Callable[[Session, BaseModel], Any] | None = None,  # -> obj or (obj, created)
     apply: Callable[[Session, Any, BaseModel], None] | None = None,
     to_out: Callable[[Any], BaseModel] | None = None,
+    eager: Sequence[Any] = (),  # loader options, e.g. selectinload(...) against N+1 queries
 ) -> APIRouter:
     """List/get/create/patch/delete for `model`, enveloped and paginated."""
     router = APIRouter(prefix=prefix, tags=[noun])
@@ -49,7 +50,8 @@ def crud_router(
     def list_items(session: DbSession, page: PageParams, where=Depends(filters)):
         total = session.scalar(select(func.count()).select_from(model).where(*where))
         rows = session.scalars(
-            select(model).where(*where).order_by(*order_by).limit(page.limit).offset(page.offset)
+            select(model).options(*eager).where(*where).order_by(*order_by)
+            .limit(page.limit).offset(page.offset)
         ).unique()
         items = [render(r) for r in rows]
         return ok(Page(items=items, total=total or 0, limit=page.limit, offset=page.offset))

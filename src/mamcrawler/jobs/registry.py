@@ -19,6 +19,7 @@ class JobSpec:
     description: str
     func: JobFunc
     max_runtime_s: int = 3600  # a lock older than this is treated as abandoned
+    default_schedule: str = "0 0 * * *"  # used only when settings have no SCHEDULE_<NAME>
 
 
 def _retention_cleanup(ctx: JobContext) -> str:

@@ -52,11 +52,14 @@ class JobScheduler:
         )
         for spec in registry.JOBS.values():
             self._sched.add_job(
-                run_job, make_trigger(ctx.settings.schedule_for(spec.name), self._sched.timezone),
+                run_job, make_trigger(self.schedule_of(spec), self._sched.timezone),
                 args=(ctx, spec.name, "schedule"), id=spec.name, name=spec.name,
             )
         for name in self._paused_names():
             self._sched.pause_job(name)
+
+    def schedule_of(self, spec: registry.JobSpec) -> str:
+        return self.ctx.settings.schedule_for(spec.name) or spec.default_schedule
 
     @property
     def running(self) -> bool:
@@ -100,7 +103,7 @@ class JobScheduler:
             job = self._sched.get_job(spec.name)
             next_run = None if spec.name in paused else _next_run(job, self._sched.running)
             out.append(JobStatus(spec.name, spec.description,
-                                 self.ctx.settings.schedule_for(spec.name), spec.name in paused,
+                                 self.schedule_of(spec), spec.name in paused,
                                  next_run, last.get(spec.name)))
         return out
 

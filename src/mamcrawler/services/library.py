@@ -18,7 +18,9 @@ RELATIONS = ("authors", "narrators", "series")
 
 def _get_or_create(session: Session, model: Any, name: str) -> Any:
     name = name.strip()
-    found = session.scalar(select(model).where(model.name == name))
+    # New names are flushed right away below, so the lookup need not flush pending books.
+    with session.no_autoflush:
+        found = session.scalar(select(model).where(model.name == name))
     if found is None:
         found = model(name=name)
         session.add(found)

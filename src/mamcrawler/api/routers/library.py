@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.orm import selectinload
 
 from mamcrawler.services import library
 from mamcrawler.store.models import Author, Book, Series
@@ -95,7 +96,9 @@ def _followed_filter(model):
 books = crud_router(prefix="/api/books", noun="book", model=Book, create=schemas.BookIn,
                     patch=schemas.BookPatch, out=schemas.BookOut, order_by=[Book.id],
                     filters=_book_filters, build=_build_book, apply=_apply_book,
-                    to_out=_book_out)
+                    to_out=_book_out, eager=[selectinload(Book.authors),
+                                             selectinload(Book.narrators),
+                                             selectinload(Book.series)])
 series = crud_router(prefix="/api/series", noun="series", model=Series, create=schemas.SeriesIn,
                      patch=schemas.SeriesPatch, out=schemas.SeriesOut, order_by=[Series.name],
                      filters=_followed_filter(Series))
