@@ -1,0 +1,305 @@
+"""VIP keeper (R3): keep VIP alive, and spend bonus points before the cap wastes them.
+
+Costs and limits come from reference/mam-api.md: 1,250 points per VIP week, automated
+buys of at least one week, total VIP of about 90 days at most, upload credit at 500 points
+per GB, points capped at 99,999. No official list exists, so every number is a policy field.
+
+Class rules (assumptions, all policy fields; names compare case-insensitively):
+- Only Power User and VIP may buy VIP. The reference does not say who may buy; the site's
+  store sells VIP from Power User up, and a lapsed VIP drops back to Power User. "User" and
+  "Mouse" are left out: a refused automated buy helps nobody, and they have no VIP to keep.
+- Elite VIP, Elite, Supporter and staff classes keep VIP-equivalent status without expiry,
+  so they never need a renewal.
+- For class VIP a missing `vip_until` means the expiry is unknown (nothing is bought, the
+  person is told); for a Power User it means "not VIP" and VIP is only started when
+  `buy_when_not_vip` is set. A `vip_until` in the past is a lapse and is renewed.
+
+The decision is pure: account snapshot, policy and `now` in; actions with reasons out.
+The shell carries the actions out in order and stops at the first that fails or whose
+answer is lost; `purchase_outcome` then tells from a fresh account read whether it went
+through, so a purchase is never repeated blindly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from mamcrawler.domain.decision import Action
+from mamcrawler.domain.records import AccountStats
+
+BUY_VIP = "buy_vip"
+BUY_UPLOAD_CREDIT = "buy_upload_credit"
+
+APPLIED = "applied"
+NOT_APPLIED = "not_applied"
+UNCLEAR = "unclear"
+
+GIB = 2**30  # the store's "GB" is taken as GiB, the unit the site shows traffic in
+WEEK = timedelta(weeks=1)
+DAY = timedelta(days=1)
+
+
+def _class_set(names: Iterable[str]) -> frozenset[str]:
+    return frozenset(name.strip().casefold() for name in names)
+
+
+@dataclass(frozen=True)
+class VipPolicy:
+    """Settings of the VIP keeper. Points are bonus points, days are calendar days."""
+
+    renew_threshold_days: float = 30
+    points_reserve: int = 1_000  # never spent by the keeper
+    cost_per_week: int = 1_250
+    max_vip_days: int = 90  # total VIP left after a buy never exceeds this
+    points_cap: int = 99_999
+    cap_margin: int = 5_000  # spend upload credit once points reach cap - margin
+    upload_credit_cost_per_gb: int = 500
+    max_upload_gb_per_buy: int = 100
+    buy_when_not_vip: bool = False
+    emergency_upload_credit: bool = True  # in a ratio emergency, buy credit to recover
+    emergency_target_ratio: float = 1.05  # keep equal to the ratio guard's recovery level
+    buy_classes: frozenset[str] = field(
+        default_factory=lambda: _class_set({"Power User", "VIP"})
+    )
+    timed_vip_classes: frozenset[str] = field(default_factory=lambda: _class_set({"VIP"}))
+    permanent_classes: frozenset[str] = field(
+        default_factory=lambda: _class_set(
+            {"Elite VIP", "Elite", "Supporter", "Moderator", "Sr. Moderator",
+             "Administrator", "SysOp", "Dev"}
+        )
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("buy_classes", "timed_vip_classes", "permanent_classes"):
+            object.__setattr__(self, name, _class_set(getattr(self, name)))
+        if self.cost_per_week <= 0 or self.upload_credit_cost_per_gb <= 0:
+            raise ValueError("costs must be positive")
+        if self.points_reserve < 0 or self.cap_margin < 0 or self.max_upload_gb_per_buy < 0:
+            raise ValueError("reserve, cap margin and upload limit must not be negative")
+        if not 0 <= self.renew_threshold_days or self.max_vip_days < 7:
+            raise ValueError("threshold must be >= 0 and the VIP maximum at least a week")
+
+    def may_buy(self, class_name: str) -> bool:
+        return _norm(class_name) in self.buy_classes and not self.is_permanent(class_name)
+
+    def is_permanent(self, class_name: str) -> bool:
+        return _norm(class_name) in self.permanent_classes
+
+    @property
+    def full_renewal_cost(self) -> int:
+        """What the longest allowed buy costs: the points kept back for the next renewal."""
+        return (timedelta(days=self.max_vip_days) // WEEK) * self.cost_per_week
+
+
+def _norm(class_name: str) -> str:
+    return class_name.strip().casefold()
+
+
+@dataclass(frozen=True)
+class VipDecision:
+    """What to buy now (in order), why, and whether the person must be told."""
+
+    actions: tuple[Action, ...]
+    reasons: tuple[str, ...]
+    attention: bool  # VIP is at risk and the keeper cannot fix it on its own
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+
+def decide(
+    account: AccountStats, policy: VipPolicy, now: datetime, *, ratio_emergency: bool
+) -> VipDecision:
+    """Decide today's purchases: a VIP renewal if due, then upload credit if worthwhile.
+
+    Promises: VIP is bought in whole weeks (at least one), only when due, never past
+    `max_vip_days` from `now`; points never go below `points_reserve`; upload credit never
+    touches the reserve nor the points kept for the next full renewal. A ratio emergency
+    never blocks a renewal.
+    """
+    vip_action, vip_reason, attention = _renewal(account, policy, now, ratio_emergency)
+    points_left = account.bonus_points - (vip_action.params["cost"] if vip_action else 0)
+    upload_action, upload_reason = _upload_credit(
+        account, policy, points_left, _keep_back(account.class_name, policy), ratio_emergency
+    )
+    actions = tuple(a for a in (vip_action, upload_action) if a is not None)
+    return VipDecision(actions, (vip_reason, upload_reason), attention)
+
+
+def _renewal(
+    account: AccountStats, policy: VipPolicy, now: datetime, ratio_emergency: bool
+) -> tuple[Action | None, str, bool]:
+    cls = account.class_name
+    if policy.is_permanent(cls):
+        return None, f"class {cls} keeps VIP-equivalent status for good; no renewal needed", False
+    remaining = _remaining(account.vip_until, now)
+    threshold = timedelta(days=policy.renew_threshold_days)
+    if not policy.may_buy(cls):
+        at_risk = remaining is not None and remaining <= threshold
+        reason = f"class {cls} may not buy VIP; nothing bought"
+        if at_risk:
+            reason += f" although VIP ends in {_days(remaining)} days"
+        return None, reason, at_risk
+    if remaining is None:
+        if _norm(cls) in policy.timed_vip_classes:
+            return None, f"class {cls} but no VIP expiry reported; not buying blindly", True
+        if not policy.buy_when_not_vip:
+            return None, f"class {cls} is not VIP; starting VIP is off by policy", False
+        remaining, status = timedelta(0), f"class {cls} is not VIP and policy starts VIP"
+    elif account.vip_until is not None and account.vip_until < now:
+        status = f"VIP lapsed {_days(now - account.vip_until)} days ago"
+    else:
+        status = f"VIP has {_days(remaining)} days left"
+    if remaining > threshold:
+        return None, (
+            f"{status} > renewal threshold {policy.renew_threshold_days:g} days; no renewal"
+        ), False
+    return _renewal_buy(account.bonus_points, remaining, status, policy, ratio_emergency)
+
+
+def _renewal_buy(
+    points: float,
+    remaining: timedelta,
+    due: str,
+    policy: VipPolicy,
+    ratio_emergency: bool,
+) -> tuple[Action | None, str, bool]:
+    room_weeks = (timedelta(days=policy.max_vip_days) - remaining) // WEEK
+    spare = points - policy.points_reserve
+    affordable_weeks = math.floor(spare / policy.cost_per_week) if spare > 0 else 0
+    if room_weeks < 1:
+        return None, f"{due}; one more week would pass the {policy.max_vip_days}-day maximum", False
+    if affordable_weeks < 1:
+        return None, (
+            f"{due}, renewal due but points {points:,.0f} minus reserve "
+            f"{policy.points_reserve:,} do not cover one week at {policy.cost_per_week:,}"
+        ), True
+    weeks = min(room_weeks, affordable_weeks)
+    cost = weeks * policy.cost_per_week
+    days_after = remaining + weeks * WEEK
+    reason = (
+        f"{due}, within threshold {policy.renew_threshold_days:g} days: buy {weeks} week(s) for "
+        f"{cost:,} points ({points:,.0f} → {points - cost:,.0f}, reserve "
+        f"{policy.points_reserve:,}), VIP then {_days(days_after)} of max "
+        f"{policy.max_vip_days} days"
+    )
+    if weeks < room_weeks:
+        reason += f"; {room_weeks} week(s) would fit but points allow {weeks}"
+    if ratio_emergency:
+        reason += "; ratio emergency does not block VIP renewal"
+    params = {"weeks": weeks, "cost": cost, "days_after": days_after / DAY}
+    return Action(BUY_VIP, reason, params), reason, False
+
+
+def _keep_back(class_name: str, policy: VipPolicy) -> int:
+    """Points upload credit must leave: the reserve, plus a full renewal if VIP is bought."""
+    renewal = policy.full_renewal_cost if policy.may_buy(class_name) else 0
+    return policy.points_reserve + renewal
+
+
+def _upload_credit(
+    account: AccountStats,
+    policy: VipPolicy,
+    points: float,
+    keep_back: int,
+    ratio_emergency: bool,
+) -> tuple[Action | None, str]:
+    spare = points - keep_back
+    spare_gb = math.floor(spare / policy.upload_credit_cost_per_gb) if spare > 0 else 0
+    spend_level = policy.points_cap - policy.cap_margin
+    motives: list[str] = []
+    wanted_gb = 0
+    if points >= spend_level:
+        wanted_gb = spare_gb
+        motives.append(f"points {points:,.0f} ≥ {spend_level:,} (cap {policy.points_cap:,})")
+    if ratio_emergency and policy.emergency_upload_credit:
+        shortfall = _shortfall_bytes(account, policy.emergency_target_ratio)
+        if shortfall > 0:
+            wanted_gb = max(wanted_gb, math.ceil(shortfall / GIB))
+            motives.append(
+                f"ratio emergency: {shortfall / GIB:,.2f} GiB short of ratio "
+                f"{policy.emergency_target_ratio:g}"
+            )
+    if not motives:
+        return None, f"points {points:,.0f} below spend level {spend_level:,}; no upload credit"
+    gb = min(wanted_gb, spare_gb, policy.max_upload_gb_per_buy)
+    why = " and ".join(motives)
+    if gb < 1:
+        return None, (
+            f"{why}, but only {max(spare, 0):,.0f} points above the {keep_back:,} kept back "
+            f"(reserve and next renewal): no whole GB at {policy.upload_credit_cost_per_gb}"
+        )
+    cost = gb * policy.upload_credit_cost_per_gb
+    reason = (
+        f"{why}: buy {gb} GB upload credit for {cost:,} points "
+        f"({points:,.0f} → {points - cost:,.0f}, {keep_back:,} kept back)"
+    )
+    return Action(BUY_UPLOAD_CREDIT, reason, {"gb": gb, "cost": cost}), reason
+
+
+def _shortfall_bytes(account: AccountStats, target_ratio: float) -> int:
+    return math.ceil(target_ratio * account.downloaded_bytes - account.uploaded_bytes)
+
+
+def _remaining(vip_until: datetime | None, now: datetime) -> timedelta | None:
+    if vip_until is None:
+        return None
+    return max(vip_until - now, timedelta(0))
+
+
+def _days(span: timedelta) -> str:
+    return f"{span / DAY:.1f}"
+
+
+@dataclass(frozen=True)
+class PurchaseOutcome:
+    """Whether a purchase whose answer was lost went through."""
+
+    status: str  # APPLIED, NOT_APPLIED or UNCLEAR
+    reason: str
+
+    @property
+    def may_retry(self) -> bool:
+        """Only a purchase that clearly did not happen may be tried again now."""
+        return self.status == NOT_APPLIED
+
+
+def purchase_outcome(
+    action: Action, before: AccountStats, after: AccountStats
+) -> PurchaseOutcome:
+    """Judge from the account read before the purchase and re-read after it.
+
+    VIP counts as bought when `vip_until` moved later; upload credit when points fell by at
+    least half its cost and uploaded bytes rose by at least half the credit (points earned
+    and bytes seeded in between make exact matches unreliable). Mixed signals are UNCLEAR:
+    the shell must not repeat, and the next daily decision starts from fresh numbers.
+    """
+    cost = action.params["cost"]
+    points_drop = before.bonus_points - after.bonus_points
+    paid = points_drop >= cost / 2
+    points = f"points {before.bonus_points:,.0f} → {after.bonus_points:,.0f} (cost {cost:,})"
+    if action.kind == BUY_VIP:
+        extended = after.vip_until is not None and (
+            before.vip_until is None or after.vip_until > before.vip_until
+        )
+        vip = f"VIP until {before.vip_until} → {after.vip_until}"
+        if extended:
+            return PurchaseOutcome(APPLIED, f"VIP buy went through: {vip}, {points}")
+        if not paid:
+            return PurchaseOutcome(NOT_APPLIED, f"VIP buy did not happen: {vip}, {points}")
+        return PurchaseOutcome(UNCLEAR, f"VIP buy unclear, points fell but {vip}; {points}")
+    if action.kind == BUY_UPLOAD_CREDIT:
+        credit = action.params["gb"] * GIB
+        gained = after.uploaded_bytes - before.uploaded_bytes
+        credited = gained >= credit / 2
+        upload = f"uploaded +{gained / GIB:,.2f} GiB (bought {action.params['gb']} GB)"
+        if paid and credited:
+            return PurchaseOutcome(APPLIED, f"upload credit went through: {upload}, {points}")
+        if not paid and not credited:
+            return PurchaseOutcome(NOT_APPLIED, f"upload credit did not happen: {upload}, {points}")
+        return PurchaseOutcome(UNCLEAR, f"upload credit unclear: {upload}, {points}")
+    raise ValueError(f"not a purchase: {action.kind}")
