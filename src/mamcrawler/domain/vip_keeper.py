@@ -9,7 +9,10 @@ Class rules (assumptions, all policy fields; names compare case-insensitively):
   store sells VIP from Power User up, and a lapsed VIP drops back to Power User. "User" and
   "Mouse" are left out: a refused automated buy helps nobody, and they have no VIP to keep.
 - Elite VIP, Elite, Supporter and staff classes keep VIP-equivalent status without expiry,
-  so they never need a renewal.
+  so they never need a renewal. The staff names (Moderator, Sr. Moderator, Administrator,
+  SysOp, Dev) are guesses; the reference only lists "…".
+- Any other class, including names the policy does not know, buys nothing; if its VIP is
+  about to end the decision asks for the person's attention.
 - For class VIP a missing `vip_until` means the expiry is unknown (nothing is bought, the
   person is told); for a Power User it means "not VIP" and VIP is only started when
   `buy_when_not_vip` is set. A `vip_until` in the past is a lapse and is renewed.
@@ -117,9 +120,9 @@ def decide(
     """Decide today's purchases: a VIP renewal if due, then upload credit if worthwhile.
 
     Promises: VIP is bought in whole weeks (at least one), only when due, never past
-    `max_vip_days` from `now`; points never go below `points_reserve`; upload credit never
-    touches the reserve nor the points kept for the next full renewal. A ratio emergency
-    never blocks a renewal.
+    `max_vip_days` from `now`; purchases never take points below `points_reserve`; upload
+    credit also leaves the points for the next full renewal. A ratio emergency never
+    blocks a renewal. `now` and `account.vip_until` are UTC.
     """
     vip_action, vip_reason, attention = _renewal(account, policy, now, ratio_emergency)
     points_left = account.bonus_points - (vip_action.params["cost"] if vip_action else 0)
