@@ -32,7 +32,8 @@ All endpoints take and return JSON; bad input answers 400 ``{"error": ...}``.
 - ``GET  /sim/control/catalogue/{id}`` an entry's facts, files and info hash.
 - ``POST /sim/control/content/{id}`` ``{"directory": path}`` write the torrent's files
   there for a seeding client; answers ``{"root": path}``.
-- ``POST /sim/control/seedbox`` ``{"allowed": bool, "reset": bool}``.
+- ``POST /sim/control/seedbox`` ``{"allowed": bool, "reset": bool, "ip": str,
+  "changed_minutes_ago": N}`` session permission and the IP it was last moved to.
 """
 
 from __future__ import annotations
@@ -174,6 +175,9 @@ def set_seedbox(sim: TrackerSimulator, body: dict) -> object:
         sim.seedbox.update(ip=None, changed_at=None)
     if "allowed" in body:
         sim.seedbox["allowed"] = bool(body["allowed"])
+    if "ip" in body:  # pretend the session was last moved to this IP
+        minutes = float(body.get("changed_minutes_ago", 0))
+        sim.seedbox.update(ip=body["ip"], changed_at=sim.now() - timedelta(minutes=minutes))
     return {"allowed": sim.seedbox["allowed"], "ip": sim.seedbox["ip"]}
 
 

@@ -60,7 +60,8 @@ class MamClient:
     The session starts from the store's value, else from `mam_id` (the settings); every
     rotated cookie is saved to the store at once. If the saved value is rejected and the
     settings hold a different one, reads try that once (the user set a fresh MAM_ID).
-    `limiter` defaults to the process-wide limiter for `base_url`.
+    `limiter` defaults to the process-wide limiter for `base_url`; `min_interval_s`
+    (seconds between requests) defaults to the limiter's own interval, 2 s for a new one.
     """
 
     def __init__(
@@ -69,7 +70,7 @@ class MamClient:
         mam_id: str,
         session_store: SessionStore,
         *,
-        min_interval_s: float = DEFAULT_MIN_INTERVAL_S,
+        min_interval_s: float | None = None,
         timeout_s: float = 30.0,
         transport: httpx.BaseTransport | None = None,
         limiter: MinIntervalLimiter | None = None,
@@ -79,11 +80,12 @@ class MamClient:
         retry_after_cap_s: float = 300.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        interval = DEFAULT_MIN_INTERVAL_S if min_interval_s is None else min_interval_s
         self._transport = TrackerTransport(
             self.base_url,
             mam_id,
             session_store,
-            limiter or shared_limiter(self.base_url, min_interval_s),
+            limiter or shared_limiter(self.base_url, interval),
             min_interval_s=min_interval_s,
             timeout_s=timeout_s,
             transport=transport,

@@ -19,6 +19,11 @@ SESSION_HELP = (
 )
 
 
+def mask_cookies(text: str) -> str:
+    """`text` with every `mam_id=<value>` masked."""
+    return _COOKIE_PATTERN.sub(r"\1***", text)
+
+
 def scrub(text: str, secrets: Iterable[str | None] = (), limit: int = 200) -> str:
     """A short, single-line, tag-free excerpt of `text` with cookie values masked."""
     text = _TAG_PATTERN.sub(" ", text)
@@ -26,7 +31,7 @@ def scrub(text: str, secrets: Iterable[str | None] = (), limit: int = 200) -> st
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
-    text = _COOKIE_PATTERN.sub(r"\1***", text)
+    text = mask_cookies(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

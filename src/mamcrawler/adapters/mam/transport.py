@@ -28,6 +28,7 @@ from mamcrawler.adapters.mam.errors import (
     TrackerRateLimited,
     TrackerRefused,
     TrackerUnavailable,
+    mask_cookies,
     scrub,
 )
 from mamcrawler.adapters.mam.ratelimit import MinIntervalLimiter
@@ -35,8 +36,27 @@ from mamcrawler.adapters.mam.session import SessionStore
 
 log = logging.getLogger(__name__)
 COOKIE_NAME = "mam_id"
+# httpcore's DEBUG traces print response headers, Set-Cookie included.
+_HTTP_LOGGERS = ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2",
+                 "httpcore.proxy")
 # Failures where the request certainly never reached the server.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class _CookieMask(logging.Filter):
+    """Masks session cookie values in records of the HTTP libraries' loggers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if COOKIE_NAME in message:
+            record.msg, record.args = mask_cookies(message), ()
+        return True
+
+
+_MASK = _CookieMask()
+for _name in _HTTP_LOGGERS:
+    if _MASK not in logging.getLogger(_name).filters:
+        logging.getLogger(_name).addFilter(_MASK)
 
 
 class Kind(enum.Enum):
@@ -55,7 +75,7 @@ class TrackerTransport:
         store: SessionStore,
         limiter: MinIntervalLimiter,
         *,
-        min_interval_s: float,
+        min_interval_s: float | None,
         timeout_s: float,
         transport: httpx.BaseTransport | None = None,
         max_attempts: int = 4,
