@@ -105,7 +105,8 @@ def test_policy_rejects_settings_without_hysteresis_or_margin(kwargs):
 
 @pytest.mark.parametrize(
     ("ratio", "text"),
-    [(None, "∞"), (1.0, "1.00"), (0.98, "0.98"), (1.004, "1.004"), (1.23456, "1.2346")],
+    [(None, "∞"), (1.0, "1.00"), (0.98, "0.98"), (1.004, "1.004"), (1.23456, "1.23456"),
+     (1 / 3, "0.333333"), (1e-9, "0.00"), (1.05001, "1.05001"), (math.nan, "nan")],
 )
 def test_ratio_text(ratio, text):
     assert ratio_text(ratio) == text

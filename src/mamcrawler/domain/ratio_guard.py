@@ -77,12 +77,13 @@ class GuardStep:
 
 
 def ratio_text(ratio: float | None) -> str:
-    """Two decimals when exact, up to four when two would hide the difference."""
+    """Two decimals when exact, up to six when two would hide the difference."""
     if ratio is None:
         return "∞"
-    if round(ratio, 2) == ratio:
+    if not math.isfinite(ratio) or round(ratio, 2) == ratio:
         return f"{ratio:.2f}"
-    return f"{ratio:.4f}".rstrip("0")
+    text = f"{ratio:.6f}"
+    return text[: max(len(text.rstrip("0")), text.index(".") + 3)]
 
 
 def step(
