@@ -150,6 +150,9 @@ def test_downloads_crud_and_failed_summary(api):
     ("get", "/api/no-such-thing", {}, 404),
     ("put", "/api/books", {}, 405),
     ("patch", "/api/downloads/1", {"json": {"state": "exploded"}}, 422),
+    ("patch", "/api/wanted/1", {"json": {"title": None}}, 422),
+    ("patch", "/api/books/1", {"json": {"authors": None}}, 422),
+    ("patch", "/api/series/1", {"json": {"followed": None}}, 422),
 ])
 def test_bad_input_gets_a_4xx_envelope(api, method, path, kwargs, status):
     response = getattr(api, method)(path, **kwargs)

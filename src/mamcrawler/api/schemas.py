@@ -17,6 +17,9 @@ Seconds = Annotated[float, Field(ge=0, le=10**7)]
 
 
 class In(BaseModel):
+    """Request bodies. In patch bodies a field typed without `| None` may be left out
+    (unchanged) but not set to null, because its column cannot be empty."""
+
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
@@ -32,9 +35,9 @@ class AuthorIn(In):
 
 
 class AuthorPatch(In):
-    name: Name | None = None
+    name: Name = None  # type: ignore[assignment]
     sort_name: Name | None = None
-    followed: bool | None = None
+    followed: bool = None  # type: ignore[assignment]
     asin: Code | None = None
 
 
@@ -55,8 +58,8 @@ class SeriesIn(In):
 
 
 class SeriesPatch(In):
-    name: Name | None = None
-    followed: bool | None = None
+    name: Name = None  # type: ignore[assignment]
+    followed: bool = None  # type: ignore[assignment]
     known_total: Count | None = None
 
 
@@ -96,10 +99,10 @@ class BookIn(BookFields):
 
 
 class BookPatch(BookFields):
-    title: Name | None = None
-    authors: list[Name] | None = Field(None, max_length=50)
-    narrators: list[Name] | None = Field(None, max_length=50)
-    series: list[SeriesPosition] | None = Field(None, max_length=20)
+    title: Name = None  # type: ignore[assignment]
+    authors: list[Name] = Field(None, max_length=50)  # type: ignore[assignment]
+    narrators: list[Name] = Field(None, max_length=50)  # type: ignore[assignment]
+    series: list[SeriesPosition] = Field(None, max_length=20)  # type: ignore[assignment]
 
 
 class BookSeriesOut(BaseModel):
@@ -149,15 +152,15 @@ class WantedIn(In):
 
 
 class WantedPatch(In):
-    title: Name | None = None
+    title: Name = None  # type: ignore[assignment]
     author: Name | None = None
     series: Name | None = None
     position: Code | None = None
     narrator: Name | None = None
     asin: Code | None = None
     expected_duration_seconds: Seconds | None = None
-    status: WantedStatus | None = None
-    priority: Annotated[int, Field(ge=-1000, le=1000)] | None = None
+    status: WantedStatus = None  # type: ignore[assignment]
+    priority: Annotated[int, Field(ge=-1000, le=1000)] = None  # type: ignore[assignment]
     note: LongText | None = None
 
 
@@ -196,7 +199,7 @@ class DownloadIn(In):
 
 
 class DownloadPatch(In):
-    state: DownloadState | None = None
+    state: DownloadState = None  # type: ignore[assignment]
     next_retry_at: datetime | None = None
     error: LongText | None = None
     reason: LongText | None = None

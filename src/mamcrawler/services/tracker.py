@@ -1,0 +1,71 @@
+"""The tracker client as the services use it: session kept in the database, one endpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from mamcrawler.adapters.mam import MamClient
+from mamcrawler.store.db import session_scope
+from mamcrawler.store.models import AppState, utcnow
+
+SESSION_KEY = "tracker.session_cookie"
+
+
+class TrackerNotConfigured(Exception):
+    """No tracker session is configured (and the demo simulator is not running)."""
+
+
+@dataclass(frozen=True)
+class TrackerEndpoint:
+    """Where the tracker is and the first session cookie to use there.
+
+    Live: MAM_URL and MAM_ID from the settings. Demo: the built-in simulator.
+    """
+
+    base_url: str
+    first_cookie: str
+    min_interval_s: float
+    demo: bool = False
+
+    def __repr__(self) -> str:  # never show the cookie
+        return f"TrackerEndpoint({self.base_url!r}, demo={self.demo})"
+
+
+class DbSessionStore:
+    """Keeps the newest rotated session cookie in the database (never in .env).
+
+    A restart continues with the newest value; several processes share it.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], key: str = SESSION_KEY) -> None:
+        self._sessions = sessions
+        self._key = key
+
+    def load(self) -> str | None:
+        with session_scope(self._sessions) as session:
+            row = session.get(AppState, self._key)
+            return row.value if row else None
+
+    def save(self, value: str) -> None:
+        with session_scope(self._sessions) as session:
+            row = session.get(AppState, self._key)
+            if row is None:
+                session.add(AppState(key=self._key, value=value))
+            else:
+                row.value, row.updated_at = value, utcnow()
+
+    def __repr__(self) -> str:
+        return f"DbSessionStore(key={self._key!r})"
+
+
+def make_client(endpoint: TrackerEndpoint | None, sessions: sessionmaker[Session]) -> MamClient:
+    """A tracker client for `endpoint` whose session survives restarts."""
+    if endpoint is None:
+        raise TrackerNotConfigured(
+            "not configured: no tracker session. Create one on the tracker's Security page "
+            "and set MAM_ID (or run without it for the demo simulator)")
+    key = SESSION_KEY + (".demo" if endpoint.demo else "")
+    return MamClient(endpoint.base_url, endpoint.first_cookie, DbSessionStore(sessions, key),
+                     min_interval_s=endpoint.min_interval_s)
