@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mamcrawler.config import Settings
 from mamcrawler.jobs.context import JobContext
 from mamcrawler.jobs.scheduler import JobScheduler
+from mamcrawler.services.tracker import TrackerEndpoint
 from mamcrawler.store import migrate
 from mamcrawler.store.db import make_engine, make_session_factory
 
@@ -43,13 +44,23 @@ class Runtime:
                 "the database schema is not up to date; run `mamcrawler db upgrade`"
             )
         sessions = make_session_factory(engine)
-        scheduler = JobScheduler(JobContext(settings=settings, sessions=sessions))
+        ctx = JobContext(settings=settings, sessions=sessions, tracker=live_tracker(settings))
+        scheduler = JobScheduler(ctx)
         key, key_file = api_key_for(settings)
         return cls(settings, engine, sessions, scheduler, key, key_file)
 
     def close(self) -> None:
         self.scheduler.shutdown()
+        self.scheduler.ctx.clients.close()
         self.engine.dispose()
+
+
+def live_tracker(settings: Settings) -> TrackerEndpoint | None:
+    """The real tracker when a session is configured and not in demo mode."""
+    if settings.is_demo or settings.mam_id is None:
+        return None
+    return TrackerEndpoint(settings.mam_url, settings.mam_id.get_secret_value(),
+                           settings.mam_min_interval_s)
 
 
 def api_key_for(settings: Settings) -> tuple[str, Path | None]:
