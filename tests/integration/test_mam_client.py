@@ -300,6 +300,7 @@ def test_vip_is_bought_in_whole_weeks_only(tracker_sim: TrackerSimHandle,
     ({"points": 100}, "Not enough bonus points"),
     ({"vip_days": 80}, "maximum"),
     ({"class_name": "Mouse"}, "class Mouse"),
+    ({"class_name": "User", "vip_until": None}, "class User"),
 ])
 def test_refused_vip_purchase(tracker_sim: TrackerSimHandle, make_client: MakeClient,
                               account: dict, match: str) -> None:
@@ -307,6 +308,17 @@ def test_refused_vip_purchase(tracker_sim: TrackerSimHandle, make_client: MakeCl
     with pytest.raises(TrackerRefused, match=match):
         make_client().buy_vip(2)
     assert tracker_sim.control.state()["purchases"] == []
+
+
+def test_simulator_sells_vip_up_to_the_maximum(tracker_sim: TrackerSimHandle,
+                                               make_client: MakeClient) -> None:
+    cookie = tracker_sim.control.state()["mam_id"]
+    reply = httpx.get(f"{tracker_sim.base_url}/json/bonusBuy.php/",
+                      params={"spendtype": "VIP", "duration": "max"},
+                      cookies={"mam_id": cookie}).json()
+    assert reply["success"] and reply["amount"] == 10  # 20 days left + 10 weeks <= 90 days
+    client = make_client(MemorySessionStore(), mam_id=tracker_sim.control.state()["mam_id"])
+    assert client.account_stats().bonus_points == 48_250 - 10 * 1250
 
 
 def test_upload_credit_moves_points_and_uploaded(tracker_sim: TrackerSimHandle,

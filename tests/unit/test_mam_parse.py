@@ -278,27 +278,30 @@ def test_damaged_fields_do_not_drop_a_result() -> None:
     assert release.series == () and release.format is None and release.authors
 
 
-junk_text = st.one_of(st.text(max_size=60), st.text(alphabet='{}[]":,\\&;#0123456789 ab',
-                                                     max_size=60))
-
-
-@settings(max_examples=300, deadline=None)
-@given(authors=junk_text, narrators=junk_text, series=junk_text)
-def test_junk_info_strings_never_raise_or_lose_results(authors: str, narrators: str,
-                                                       series: str) -> None:
-    junk = REFERENCE_RESULT | {"id": 2, "author_info": authors, "narrator_info": narrators,
-                               "series_info": series}
-    releases = parse_search({"data": [REFERENCE_RESULT, junk, REFERENCE_RESULT | {"id": 3}]})
-    assert [r.id for r in releases] == ["1173876", "2", "3"]
-    assert releases[0].authors == ("Hayden Hall",) and releases[2].series
-
-
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
                                                                 max_size=4),
     max_leaves=12,
 )
+junk_info = st.one_of(
+    st.text(max_size=60),
+    st.text(alphabet='{}[]":,\\&;#0123456789 ab', max_size=60),
+    st.builds(lambda v: json.dumps(v), json_values),
+    json_values,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(authors=junk_info, narrators=junk_info, series=junk_info)
+def test_junk_info_fields_never_raise_or_lose_results(authors: object, narrators: object,
+                                                      series: object) -> None:
+    junk = REFERENCE_RESULT | {"id": 2, "author_info": authors, "narrator_info": narrators,
+                               "series_info": series}
+    releases = parse_search({"data": [REFERENCE_RESULT, junk, REFERENCE_RESULT | {"id": 3}]})
+    assert [r.id for r in releases] == ["1173876", "2", "3"]
+    assert releases[0].authors == ("Hayden Hall",) and releases[2].series
+    assert all(isinstance(name, str) and name for name in releases[1].authors)
 
 
 @settings(max_examples=200, deadline=None)

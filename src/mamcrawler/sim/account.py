@@ -88,7 +88,8 @@ class Account:
 
     def buy_vip(self, duration: str, now: datetime) -> dict:
         """Apply a VIP purchase of `duration` weeks (or "max"); StoreRefusal if refused."""
-        if self.class_name(now) not in ("User", "Power User", "VIP"):
+        # As the site's store: VIP is sold from Power User up; higher classes need none.
+        if self.class_name(now) not in ("Power User", "VIP"):
             raise StoreRefusal(f"VIP cannot be bought by class {self.class_name(now)}")
         start = max(now, self.vip_until or now)
         room = now + MAX_VIP - start

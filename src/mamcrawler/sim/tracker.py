@@ -276,8 +276,9 @@ def create_tracker_app(config: SimConfig) -> Starlette:
 
 def run_tracker(host: str, port: int, mam_id: str,
                 announce_url: str = "http://127.0.0.1:6969/announce", *, seed: int = 1,
-                log_level: str = "info") -> None:
+                points_per_hour: float = 0.0, log_level: str = "info") -> None:
     """Serve the simulator with uvicorn until interrupted (blocks)."""
-    app = create_tracker_app(SimConfig(mam_id=mam_id, announce_url=announce_url, seed=seed))
+    app = create_tracker_app(SimConfig(mam_id=mam_id, announce_url=announce_url, seed=seed,
+                                       points_per_hour=points_per_hour))
     print(f"{BANNER} (not MyAnonamouse) on http://{host}:{port}/")  # noqa: T201
     uvicorn.run(app, host=host, port=port, log_level=log_level)
