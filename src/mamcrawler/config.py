@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_ENV_FILE = ".env"
@@ -115,6 +115,19 @@ class Settings(BaseSettings):
     mam_username: str | None = Field(None, description="not used; sessions only")
     mam_password: SecretStr | None = Field(None, description="not used; sessions only")
 
+    # VIP keeper (R3)
+    vip_renew_threshold_days: float = Field(
+        30, ge=1, le=89, description="renew VIP when it ends within this many days (1-89)")
+    vip_points_reserve: int = Field(
+        1000, ge=0, le=99_999, description="bonus points never spent by the keeper (0-99999)")
+    vip_max_days: int = Field(
+        90, ge=7, le=90, description="never buy VIP beyond this many days in total (7-90)")
+    vip_buy_when_not_vip: bool = Field(
+        False, description="true to start VIP for a Power User who has none (default false)")
+    points_cap_margin: int = Field(
+        5000, ge=0, le=99_999,
+        description="spend points as upload credit once they are this close to the cap")
+
     # qBittorrent
     qb_host: str | None = Field(None, description="qBittorrent WebUI host, e.g. 127.0.0.1")
     qb_port: int = Field(8080, ge=1, le=65535, description="qBittorrent WebUI port, 1-65535")
@@ -128,6 +141,43 @@ class Settings(BaseSettings):
     prowlarr_api_key: SecretStr | None = Field(None, description="Prowlarr API key")
     google_books_api_key: SecretStr | None = Field(None, description="Google Books API key")
     hardcover_token: SecretStr | None = Field(None, description="Hardcover API token")
+
+    # Ratio guard, seeding duties, qBittorrent watch (R4, R5)
+    qb_category: str = Field(
+        "mamcrawler",
+        max_length=100,
+        description="qBittorrent category the service adds torrents to and watches, e.g. "
+        "mamcrawler; empty = watch every torrent in the client",
+    )
+    ratio_floor: float = Field(
+        1.00, gt=0, le=100,
+        description="ratio at or below which paid downloads freeze, a number above 0, e.g. 1.00",
+    )
+    ratio_recovery: float = Field(
+        1.05, gt=0, le=100,
+        description="ratio above which the guard thaws again; must be above RATIO_FLOOR, "
+        "e.g. 1.05",
+    )
+    guard_upload_slots: int = Field(
+        200, ge=1, le=10000,
+        description="qBittorrent upload slots (global and per torrent) while the ratio guard "
+        "is frozen, 1-10000",
+    )
+    seed_min_hours: float = Field(
+        72, ge=0, le=8760, description="hours each torrent must seed within its window, >= 0"
+    )
+    seed_window_days: float = Field(
+        30, gt=0, le=365, description="days in which the seeding hours must be done, > 0"
+    )
+    unsat_margin: int = Field(
+        10, ge=0, le=1000,
+        description="unsatisfied-torrent slots kept free below the tracker's limit, >= 0",
+    )
+    stalled_recovery_max_attempts: int = Field(
+        3, ge=0, le=100,
+        description="recovery attempts (reannounce, recheck, force-start) per stalled or "
+        "errored torrent, 0-100; 0 = never",
+    )
 
     # Retention (R1)
     retention_days: int = Field(30, ge=1, le=3650, description="days of history to keep, >= 1")
@@ -151,6 +201,17 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("must be a URL starting with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("ratio_recovery")
+    @classmethod
+    def _recovery_above_floor(cls, value: float, info: ValidationInfo) -> float:
+        floor = info.data.get("ratio_floor")
+        if floor is not None and value <= floor:
+            raise ValueError(
+                f"must be above RATIO_FLOOR ({floor:g}), or the ratio guard has no band to "
+                "recover in and would flap between frozen and thawed"
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod

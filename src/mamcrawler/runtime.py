@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from mamcrawler.config import Settings
+from mamcrawler.demo import start_demo_tracker
 from mamcrawler.jobs.context import JobContext
 from mamcrawler.jobs.scheduler import JobScheduler
 from mamcrawler.services.tracker import TrackerEndpoint
@@ -33,6 +35,7 @@ class Runtime:
     scheduler: JobScheduler
     api_key: str
     api_key_file: Path | None  # set when the key was generated, not configured
+    stoppers: list[Callable[[], None]] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings, *, upgrade_db: bool = True) -> Runtime:
@@ -44,14 +47,20 @@ class Runtime:
                 "the database schema is not up to date; run `mamcrawler db upgrade`"
             )
         sessions = make_session_factory(engine)
-        ctx = JobContext(settings=settings, sessions=sessions, tracker=live_tracker(settings))
+        tracker, stoppers = live_tracker(settings), []
+        if settings.is_demo:
+            tracker, stop = start_demo_tracker()
+            stoppers.append(stop)
+        ctx = JobContext(settings=settings, sessions=sessions, tracker=tracker)
         scheduler = JobScheduler(ctx)
         key, key_file = api_key_for(settings)
-        return cls(settings, engine, sessions, scheduler, key, key_file)
+        return cls(settings, engine, sessions, scheduler, key, key_file, stoppers)
 
     def close(self) -> None:
         self.scheduler.shutdown()
         self.scheduler.ctx.clients.close()
+        for stop in self.stoppers:
+            stop()
         self.engine.dispose()
 
 

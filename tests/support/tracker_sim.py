@@ -12,17 +12,14 @@ cookie), ``announce_url``, ``simulator`` (the in-process TrackerSimulator, for
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
-import uvicorn
 
 from mamcrawler.sim import SimConfig, TrackerSimulator, create_tracker_app
+from mamcrawler.sim.background import BackgroundServer
 
 SIM_MAM_ID = "sim-first-session-cookie-0001"
 SIM_ANNOUNCE_URL = "http://127.0.0.1:6969/announce"
@@ -76,52 +73,11 @@ class TrackerSimHandle:
     control: SimControl
 
 
-class _ServerThread:
-    """uvicorn serving an app from a background thread on a pre-bound loopback socket."""
-
-    def __init__(self, app: object) -> None:
-        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so,
-        # and without it every keep-alive answer waits ~40 ms for a delayed ACK.
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._socket.bind(("127.0.0.1", 0))
-        self.port = self._socket.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False,
-                                timeout_graceful_shutdown=2)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run,
-                                        kwargs={"sockets": [self._socket]}, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-        deadline = time.monotonic() + START_DEADLINE_S
-        while time.monotonic() < deadline:
-            if not self._thread.is_alive():
-                raise RuntimeError("the tracker simulator thread exited during start-up")
-            if self._server.started and _answers(f"http://127.0.0.1:{self.port}/"):
-                return
-            time.sleep(0.02)  # polling interval, not a wait for readiness
-        self.stop()
-        raise RuntimeError(f"the tracker simulator did not start within {START_DEADLINE_S} s")
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-        self._socket.close()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 def start_tracker_sim(mam_id: str = SIM_MAM_ID, announce_url: str = SIM_ANNOUNCE_URL,
                       seed: int = 1) -> tuple[TrackerSimHandle, Callable[[], None]]:
     """Start a simulator; returns its handle and the function that stops it."""
     app = create_tracker_app(SimConfig(mam_id=mam_id, announce_url=announce_url, seed=seed))
-    server = _ServerThread(app)
+    server = BackgroundServer(app)
     server.start()
     base_url = f"http://127.0.0.1:{server.port}"
     control = SimControl(base_url)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mamcrawler.services import retention
+from mamcrawler.services import retention, torrent_watch
 from mamcrawler.store.db import session_scope
 
+from . import account_jobs
 from .context import JobContext, JobNotConfigured
 
 JobFunc = Callable[[JobContext], str]
@@ -45,9 +46,9 @@ def register(spec: JobSpec) -> JobSpec:
 
 for _spec in (
     JobSpec("account_check", "read account stats, VIP keeper, rules/events, VIP-pending list",
-            _not_built("the tracker account check")),
+            account_jobs.account_check),
     JobSpec("torrent_watch", "read torrent states, run the ratio guard, recover stalled torrents",
-            _not_built("the qBittorrent watch"), max_runtime_s=600),
+            torrent_watch.run, max_runtime_s=600),
     JobSpec("acquisition", "search wanted books, choose releases, queue grabs",
             _not_built("acquisition")),
     JobSpec("download_watch", "verify and import completed downloads",

@@ -69,3 +69,11 @@ def make_client(endpoint: TrackerEndpoint | None, sessions: sessionmaker[Session
     key = SESSION_KEY + (".demo" if endpoint.demo else "")
     return MamClient(endpoint.base_url, endpoint.first_cookie, DbSessionStore(sessions, key),
                      min_interval_s=endpoint.min_interval_s)
+
+
+def shared_client(cache, endpoint: TrackerEndpoint | None,
+                  sessions: sessionmaker[Session]) -> MamClient:
+    """The process's one tracker client (kept in `cache`, a jobs ClientCache)."""
+    if endpoint is None:
+        return make_client(endpoint, sessions)  # raises TrackerNotConfigured
+    return cache.get("tracker", lambda: make_client(endpoint, sessions))

@@ -1,0 +1,156 @@
+"""The daily account check (R3, R6): read stats, keep VIP alive, refresh rules and events,
+walk the VIP-pending list. Every decision is recorded with its reason."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mamcrawler.adapters.mam import MamClient, SearchQuery, TrackerError
+from mamcrawler.adapters.mam import TrackerPurchaseUncertain
+from mamcrawler.config import Settings
+from mamcrawler.domain import ratio_guard, vip_keeper
+from mamcrawler.domain.decision import Action
+from mamcrawler.domain.records import AccountStats
+from mamcrawler.store.db import session_scope
+from mamcrawler.store.models import AccountDecision, AccountSnapshot, RatioGuardState
+from mamcrawler.store.models import VipPending
+
+from . import rules
+from .wanted import add_wanted
+
+log = logging.getLogger("mamcrawler.account")
+
+
+def vip_policy(settings: Settings) -> vip_keeper.VipPolicy:
+    return vip_keeper.VipPolicy(
+        renew_threshold_days=settings.vip_renew_threshold_days,
+        points_reserve=settings.vip_points_reserve,
+        max_vip_days=settings.vip_max_days,
+        buy_when_not_vip=settings.vip_buy_when_not_vip,
+        cap_margin=settings.points_cap_margin,
+    )
+
+
+def record_snapshot(session: Session, stats: AccountStats, now: datetime,
+                    upload_rate_bps: float | None = None) -> AccountSnapshot:
+    """Store what the tracker said about the account now."""
+    snapshot = AccountSnapshot(
+        taken_at=now, ratio=stats.ratio, uploaded_bytes=stats.uploaded_bytes,
+        downloaded_bytes=stats.downloaded_bytes, bonus_points=stats.bonus_points,
+        class_name=stats.class_name, vip_until=stats.vip_until,
+        unsatisfied_count=stats.unsatisfied_count, unsatisfied_limit=stats.unsatisfied_limit,
+        wedges=stats.wedges, upload_rate_bps=upload_rate_bps,
+        raw={name: {"count": b.count, "red": b.red, "size_bytes": b.size_bytes,
+                    "limit": b.limit} for name, b in stats.buckets.items()},
+    )
+    session.add(snapshot)
+    session.flush()
+    return snapshot
+
+
+def ratio_emergency(session: Session, stats: AccountStats, settings: Settings,
+                    now: datetime) -> bool:
+    """True while the ratio guard is frozen, or when this reading would freeze it."""
+    row = session.get(RatioGuardState, 1)
+    state = ratio_guard.GuardState(frozen=bool(row and row.frozen))
+    policy = ratio_guard.GuardPolicy(floor=settings.ratio_floor, recovery=settings.ratio_recovery)
+    return ratio_guard.step(state, stats.ratio, now, policy).new_state.frozen
+
+
+@dataclass(frozen=True)
+class PurchaseRecord:
+    action: Action
+    outcome: str  # done, failed, applied, not_applied, unclear
+    detail: str
+
+
+def carry_out(client: MamClient, actions: tuple[Action, ...], before: AccountStats,
+              ) -> list[PurchaseRecord]:
+    """Buy in order; stop at the first failure or lost answer. Never repeats a purchase."""
+    done: list[PurchaseRecord] = []
+    for action in actions:
+        try:
+            if action.kind == vip_keeper.BUY_VIP:
+                result = client.buy_vip(int(action.params["weeks"]))
+            else:
+                result = client.buy_upload_credit(int(action.params["gb"]))
+            done.append(PurchaseRecord(action, "done", f"{result.points_left} points left"))
+        except TrackerPurchaseUncertain as exc:
+            # The answer was lost: read the account back to learn what happened.
+            try:
+                outcome = vip_keeper.purchase_outcome(action, before, client.account_stats())
+                done.append(PurchaseRecord(action, outcome.status, f"{exc}; {outcome.reason}"))
+            except TrackerError as again:
+                done.append(PurchaseRecord(action, vip_keeper.UNCLEAR,
+                                           f"{exc}; could not re-read the account: {again}"))
+            break
+        except TrackerError as exc:
+            done.append(PurchaseRecord(action, "failed", str(exc)))
+            break
+    return done
+
+
+def record_decision(session: Session, decision: vip_keeper.VipDecision,
+                    purchases: list[PurchaseRecord], stats: AccountStats, now: datetime) -> None:
+    if not decision.actions:
+        session.add(AccountDecision(at=now, kind="vip_keeper", action="none",
+                                    reason=decision.reason, outcome="nothing_to_do",
+                                    points_before=stats.bonus_points,
+                                    details={"attention": decision.attention}))
+        return
+    outcomes = {id(p.action): p for p in purchases}
+    for action in decision.actions:
+        purchase = outcomes.get(id(action))
+        session.add(AccountDecision(
+            at=now, kind="vip_keeper", action=action.kind, reason=action.reason,
+            outcome=purchase.outcome if purchase else "not_attempted",
+            points_before=stats.bonus_points,
+            details={**dict(action.params), "detail": purchase.detail if purchase else
+                     "an earlier purchase in this run did not complete",
+                     "attention": decision.attention}))
+
+
+def walk_vip_pending(session: Session, client: MamClient, stats: AccountStats,
+                     site_freeleech: bool) -> int:
+    """Pending releases that turned free become wanted. Returns how many moved."""
+    moved = 0
+    for item in session.scalars(select(VipPending).where(VipPending.status == "pending")):
+        text = " ".join(filter(None, [item.title, item.author]))
+        try:
+            found = client.search(SearchQuery(text=text, fields=("title", "author")))
+        except TrackerError as exc:
+            log.info("VIP-pending check stopped: %s", exc)
+            break
+        release = next((r for r in found if r.id == item.release_id), None)
+        if release and ratio_guard.is_free(release, stats.class_name, site_freeleech):
+            entry, _ = add_wanted(session, {"title": item.title, "author": item.author,
+                                            "source": "vip_pending"})
+            item.status, item.wanted_id = "wanted", entry.id
+            item.reason = "release turned free"
+            moved += 1
+    return moved
+
+
+def account_check(client: MamClient, sessions: sessionmaker[Session], settings: Settings,
+                  now: datetime) -> str:
+    """The whole daily check; returns a one-line summary."""
+    stats = client.account_stats()
+    with session_scope(sessions) as session:
+        record_snapshot(session, stats, now)
+        emergency = ratio_emergency(session, stats, settings, now)
+    decision = vip_keeper.decide(stats, vip_policy(settings), now, ratio_emergency=emergency)
+    purchases = carry_out(client, decision.actions, stats)
+    events = client.site_events()
+    with session_scope(sessions) as session:
+        record_decision(session, decision, purchases, stats, now)
+        snapshot = rules.refresh(session, stats, events, now)
+        moved = walk_vip_pending(session, client, stats, events.active("freeleech"))
+    bought = ", ".join(f"{p.action.kind} {p.outcome}" for p in purchases) or "no purchase"
+    return (f"ratio {ratio_guard.ratio_text(stats.ratio)}, {stats.bonus_points:,.0f} points, "
+            f"class {stats.class_name}; VIP keeper: {decision.reason} ({bought}); "
+            f"rules v{snapshot.version}; {moved} VIP-pending now wanted")

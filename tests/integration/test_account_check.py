@@ -1,0 +1,158 @@
+"""The daily account check against the tracker simulator over HTTP (R3, R6)."""
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from mamcrawler.jobs.runner import run_job
+from mamcrawler.runtime import Runtime
+from mamcrawler.services.tracker import SESSION_KEY, TrackerEndpoint
+from mamcrawler.store.db import session_scope
+from mamcrawler.store.models import AccountDecision, AccountSnapshot, AppState, VipPending
+from mamcrawler.store.models import WantedBook
+
+
+@pytest.fixture
+def tracked(make_settings, db_url, tracker_sim):
+    """A runtime whose tracker is the simulator (no pacing, to keep tests quick)."""
+    runtimes = []
+
+    def build() -> Runtime:
+        settings = make_settings(database_url=db_url, mam_id=tracker_sim.mam_id,
+                                 mam_url=tracker_sim.base_url)
+        rt = Runtime.build(settings, upgrade_db=False)
+        rt.scheduler.ctx.tracker = TrackerEndpoint(tracker_sim.base_url, tracker_sim.mam_id, 0.0)
+        runtimes.append(rt)
+        return rt
+
+    yield build
+    for rt in runtimes:
+        rt.close()
+
+
+def check(rt) -> object:
+    return run_job(rt.scheduler.ctx, "account_check", trigger="manual")
+
+
+def decisions(rt) -> list[AccountDecision]:
+    with session_scope(rt.sessions) as s:
+        return s.scalars(select(AccountDecision).order_by(AccountDecision.id)).all()
+
+
+def test_check_records_snapshot_decision_and_rules(tracked, tracker_sim):
+    tracker_sim.control.account(class_name="VIP", vip_days=60, points=20_000, ratio=3.2)
+    rt = tracked()
+    result = check(rt)
+    assert result.outcome == "success", result.error
+    assert "rules v1" in result.summary
+    with session_scope(rt.sessions) as s:
+        [snap] = s.scalars(select(AccountSnapshot)).all()
+        assert snap.class_name == "VIP" and snap.bonus_points == pytest.approx(20_000, abs=5)
+        assert snap.unsatisfied_limit is not None
+    [decision] = decisions(rt)
+    assert decision.action == "none" and "60" in decision.reason  # days left, no renewal
+    assert check(rt).outcome == "success"
+    assert "rules v1" in check(rt).summary  # nothing changed: same version
+
+
+def test_vip_renewal_moves_points_and_expiry(tracked, tracker_sim):
+    tracker_sim.control.account(class_name="VIP", vip_days=10, points=30_000)
+    rt = tracked()
+    before = tracker_sim.control.state()["account"]
+    assert check(rt).outcome == "success"
+    after = tracker_sim.control.state()["account"]
+    [buy] = [d for d in decisions(rt) if d.action == "buy_vip"]
+    assert buy.outcome == "done" and "within threshold" in buy.reason
+    weeks = buy.details["weeks"]
+    assert weeks >= 1 and after["points_exact"] == pytest.approx(
+        before["points_exact"] - 1250 * weeks, abs=5)
+    assert after["vip_until"] > before["vip_until"]
+
+
+def test_renewal_happens_during_a_ratio_emergency(tracked, tracker_sim):
+    tracker_sim.control.account(class_name="VIP", vip_days=5, points=30_000, ratio=0.8)
+    rt = tracked()
+    assert check(rt).outcome == "success"
+    assert [d.outcome for d in decisions(rt) if d.action == "buy_vip"] == ["done"]
+
+
+def test_a_lost_purchase_answer_is_not_repeated(tracked, tracker_sim):
+    tracker_sim.control.account(class_name="VIP", vip_days=10, points=30_000)
+    tracker_sim.control.post("lose-purchase-answer", count=1)
+    rt = tracked()
+    result = check(rt)
+    assert result.outcome == "success", result.error
+    purchases = tracker_sim.control.state()["purchases"]
+    assert len(purchases) == 1  # applied once by the site, never sent again
+    [buy] = [d for d in decisions(rt) if d.action == "buy_vip"]
+    assert buy.outcome == "applied", buy.details
+
+
+def test_rules_version_rises_only_on_change_and_events_show(tracked, tracker_sim):
+    rt = tracked()
+    check(rt)
+    tracker_sim.control.events(freeleech={"active": True, "hours": 24, "title": "Holiday FL"})
+    assert "rules v2" in check(rt).summary
+    assert "rules v2" in check(rt).summary
+
+    from fastapi.testclient import TestClient
+
+    from mamcrawler.api.app import create_app
+    from tests.support.database import API_KEY
+
+    with TestClient(create_app(rt, start_scheduler=False), headers={"X-Api-Key": API_KEY}) as api:
+        rules = api.get("/api/system/mam-rules").json()["data"]
+        assert rules["version"] == 2 and rules["freeleech_active"] is True
+        assert rules["rules"]["seed_hours"] == 72
+        events = api.get("/api/system/events").json()["data"]
+        assert events["count"] == 1 and events["active_events"][0]["kind"] == "freeleech"
+        assert events["impact"]["free_slots"] > events["impact"]["normal_free_slots"]
+        vip = api.get("/api/system/vip/status").json()["data"]
+        assert vip["status"] in ("healthy", "warning", "critical") and vip["last_decision"]
+        month = datetime.now(UTC).strftime("%Y-%m")
+        report = api.get("/api/compliance/report", params={"month": month}).json()["data"]
+        assert report["snapshots"] == 3 and report["decisions"] == 3
+        assert api.get("/api/compliance/report", params={"month": "2026-13"}).status_code == 422
+
+
+def test_session_cookie_survives_a_restart(tracked, tracker_sim):
+    rt = tracked()
+    assert check(rt).outcome == "success"
+    rt.close()
+    with session_scope(rt.sessions) as s:
+        stored = s.get(AppState, SESSION_KEY).value
+    assert stored != tracker_sim.mam_id  # the cookie rotated and the newest was kept
+    reborn = tracked()  # the first cookie is stale now: only the stored one works
+    assert check(reborn).outcome == "success"
+    assert tracker_sim.control.state()["mam_id"] != stored  # and it kept rotating
+
+
+def test_expired_session_fails_the_run_with_the_fix(tracked, tracker_sim):
+    tracker_sim.control.fail(403, count=5)
+    rt = tracked()
+    result = check(rt)
+    assert result.outcome == "failed"
+    assert "MAM_ID" in result.error
+    assert decisions(rt) == []
+
+
+def test_without_a_session_the_check_is_not_configured(runtime):
+    result = run_job(runtime.scheduler.ctx, "account_check")
+    assert result.outcome == "not_configured" and "MAM_ID" in result.summary
+
+
+def test_vip_pending_release_that_turned_free_becomes_wanted(tracked, tracker_sim):
+    tracker_sim.control.account(class_name="VIP", vip_days=60, points=5_000)
+    entry = tracker_sim.control.post("catalogue", title="The Quiet Lighthouse",
+                                     authors=["Ada Marlow"], vip=True, free=False)
+    rt = tracked()
+    with session_scope(rt.sessions) as s:
+        s.add(VipPending(release_id=str(entry["id"]), title="The Quiet Lighthouse",
+                         author="Ada Marlow", reason="was paid"))
+    result = check(rt)
+    assert "1 VIP-pending now wanted" in result.summary
+    with session_scope(rt.sessions) as s:
+        [wanted] = s.scalars(select(WantedBook)).all()
+        assert (wanted.title, wanted.source) == ("The Quiet Lighthouse", "vip_pending")
+        assert s.scalars(select(VipPending)).one().status == "wanted"
