@@ -8,11 +8,12 @@ from .base import Base, utcnow
 from .library import Author, Book, BookAuthor, BookNarrator, BookSeries, FieldSource
 from .library import LibraryFile, MetadataCorrection, MissingBook, Narrator, Series
 from .system import AppState, JobLock, JobSetting, RequestLog, TaskRun
+from .torrents import TorrentRecoveryAttempt
 
 __all__ = [
     "AccountDecision", "AccountSnapshot", "AppState", "Author", "Base", "Book", "BookAuthor",
     "BookNarrator", "BookSeries", "CategorySetting", "Download", "FailedAttempt", "FieldSource",
     "JobLock", "JobSetting", "LibraryFile", "MetadataCorrection", "MissingBook", "Narrator",
     "RatioGuardEvent", "RatioGuardState", "RequestLog", "RulesSnapshot", "Series", "TaskRun",
-    "TrackedTorrent", "VipPending", "WantedBook", "utcnow",
+    "TorrentRecoveryAttempt", "TrackedTorrent", "VipPending", "WantedBook", "utcnow",
 ]
