@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,8 +11,13 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from mamcrawler import __version__
-from mamcrawler.config import DEFAULT_ENV_FILE, ConfigError, Settings, describe_sources
-from mamcrawler.config import load_settings
+from mamcrawler.config import (
+    DEFAULT_ENV_FILE,
+    ConfigError,
+    Settings,
+    describe_sources,
+    load_settings,
+)
 from mamcrawler.logs import setup_logging
 
 app = typer.Typer(help="MAMcrawler: keeps an audiobook collection complete and the tracker "
@@ -24,6 +28,9 @@ config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(config_app, name="config")
+sim_app = typer.Typer(help="The built-in tracker simulator (tests and demo; not the real site).",
+                      no_args_is_help=True)
+app.add_typer(sim_app, name="sim")
 
 console = Console()
 err = Console(stderr=True)
@@ -52,14 +59,11 @@ def settings(**overrides) -> Settings:
     return result
 
 
-def _runtime(s: Settings, upgrade_db: bool = True):
-    from mamcrawler.runtime import DatabaseNotReady, Runtime
+def _runtime(s: Settings):
+    """The runtime for a command; brings the database schema up to date first."""
+    from mamcrawler.runtime import Runtime
 
-    try:
-        return Runtime.build(s, upgrade_db=upgrade_db)
-    except DatabaseNotReady as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+    return Runtime.build(s)
 
 
 @app.command()
@@ -102,7 +106,7 @@ def db_upgrade() -> None:
 @jobs_app.command("list")
 def jobs_list() -> None:
     """Every job with its schedule, next run and last outcome."""
-    rt = _runtime(settings(), upgrade_db=False)
+    rt = _runtime(settings())
     table = Table("job", "schedule", "next run", "last run", "outcome")
     table.add_column("summary", overflow="ellipsis", no_wrap=True, max_width=60)
     for column in table.columns[:5]:
@@ -112,7 +116,8 @@ def jobs_list() -> None:
         table.add_row(st.name, st.schedule + (" (paused)" if st.paused else ""),
                       f"{st.next_run:%Y-%m-%d %H:%M %Z}" if st.next_run else "-",
                       f"{last.started_at:%Y-%m-%d %H:%M}" if last else "-",
-                      last.outcome if last else "-", (last.summary or last.error or "") if last else "")
+                      last.outcome if last else "-",
+                      (last.summary or last.error or "") if last else "")
     console.print(table)
     rt.close()
 
@@ -126,7 +131,7 @@ def jobs_run(name: Annotated[str, typer.Argument(help="job name, see `jobs list`
     if name not in registry.JOBS:
         err.print(f"[red]{registry.UnknownJob(name)}[/red]")
         raise typer.Exit(2)
-    rt = _runtime(settings(), upgrade_db=False)
+    rt = _runtime(settings())
     ctx = rt.scheduler.ctx
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
@@ -146,12 +151,13 @@ def jobs_run(name: Annotated[str, typer.Argument(help="job name, see `jobs list`
 def status() -> None:
     """Mode, database and the state of every job."""
     s = settings()
-    rt = _runtime(s, upgrade_db=False)
+    rt = _runtime(s)
     console.print(f"MAMcrawler {__version__}  mode: "
                   f"{'[yellow]DEMO (tracker simulator)[/yellow]' if s.is_demo else 'live'}")
     from sqlalchemy.engine import make_url
 
-    console.print(f"database: {make_url(s.effective_database_url).render_as_string(hide_password=True)}")
+    where = make_url(s.effective_database_url).render_as_string(hide_password=True)
+    console.print(f"database: {where}")
     for warning in s.startup_warnings():
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     rt.close()
@@ -176,6 +182,47 @@ def config_check() -> None:
         console.print(f"{mark[check.ok]:>6} {check.name}: {check.detail}", highlight=False)
         failed |= check.ok is False
     raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def want(
+    title: Annotated[str, typer.Argument(help="book title")],
+    author: Annotated[str | None, typer.Option(help="author name")] = None,
+    series: Annotated[str | None, typer.Option(help="series name")] = None,
+    position: Annotated[str | None, typer.Option(help="position in the series, e.g. 3")] = None,
+    narrator: Annotated[str | None, typer.Option(help="preferred narrator")] = None,
+) -> None:
+    """Add a book to the wanted list (an entry for the same book is merged)."""
+    from mamcrawler.api.schemas import WantedIn
+    from mamcrawler.services.wanted import add_wanted
+    from mamcrawler.store.db import session_scope
+
+    try:
+        body = WantedIn(title=title, author=author, series=series, position=position,
+                        narrator=narrator)
+    except ValueError as exc:
+        err.print(f"[red]invalid book: {exc}[/red]")
+        raise typer.Exit(2) from None
+    rt = _runtime(settings())
+    with session_scope(rt.sessions) as session:
+        entry, created = add_wanted(session, body.model_dump())
+        line = f"{'added' if created else 'merged into'} wanted #{entry.id}: {entry.title}"
+    console.print(line + (f" by {author}" if author else ""), highlight=False)
+    rt.close()
+
+
+@sim_app.command("tracker")
+def sim_tracker(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port on 127.0.0.1")] = 8081,
+    mam_id: Annotated[str, typer.Option(help="the first valid session cookie")] = "sim-cookie",
+    announce_url: Annotated[str, typer.Option(help="announce URL put into .torrent files")] =
+    "http://127.0.0.1:6969/announce",
+) -> None:
+    """Serve the tracker simulator on 127.0.0.1 until stopped (Ctrl-C)."""
+    from mamcrawler.sim import run_tracker
+
+    console.print(f"tracker SIMULATOR (not MyAnonamouse) on http://127.0.0.1:{port}")
+    run_tracker("127.0.0.1", port, mam_id, announce_url)
 
 
 def main() -> None:

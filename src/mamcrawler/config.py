@@ -333,5 +333,6 @@ def _explain(exc: ValidationError) -> str:
         if field.startswith("schedule_"):
             hint = "a 5-field crontab like '0 12 * * *' or an interval like 'every 5m'"
         msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"  {var}={shown}: {msg}.\n    Fix: set {var} (environment or .env); expected: {hint}.")
+        lines.append(f"  {var}={shown}: {msg}.\n"
+                     f"    Fix: set {var} (environment or .env); expected: {hint}.")
     return "\n".join(lines)

@@ -65,7 +65,8 @@ def setup_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str]
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
+            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+                              "%Y-%m-%d %H:%M:%S")
         )
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -76,3 +76,32 @@ def test_a_bad_setting_stops_start_up_with_the_fix(service_factory):
     result = service.cli("serve")
     assert result.returncode == 2
     assert "QB_PORT='eighty'" in result.stderr and "Fix: set QB_PORT" in result.stderr
+
+
+def test_demo_account_check_from_the_cli_is_visible_in_the_api(service_factory):
+    service = service_factory("API_KEY=demo-key-abcdefghijkl\n")
+    ran = service.cli("jobs", "run", "account_check")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "account_check: success" in ran.stdout and "VIP keeper" in ran.stdout
+    service.start()
+    headers = {"X-Api-Key": "demo-key-abcdefghijkl"}
+
+    def get(path):
+        return httpx.get(f"{service.base_url}{path}", headers=headers).json()["data"]
+
+    assert get("/api/system/vip/status")["last_decision"]
+    assert get("/api/system/mam-rules")["version"] == 1
+    runs = get("/api/scheduler/runs?job=account_check")
+    assert runs["items"][0]["outcome"] == "success"
+    assert "simulator" in service.log().lower() or "DEMO MODE" in service.log()
+
+
+def test_want_adds_and_merges_from_the_cli(service_factory):
+    service = service_factory("API_KEY=want-key-abcdefghijkl\n")
+    first = service.cli("want", "The Way of Kings", "--author", "Brandon Sanderson")
+    again = service.cli("want", "the way of kings (Unabridged)", "--author",
+                        "Brandon Sanderson", "--narrator", "Michael Kramer")
+    assert first.returncode == 0 and "added wanted #1" in first.stdout
+    assert again.returncode == 0 and "merged into wanted #1" in again.stdout
+    bad = service.cli("want", "   ")
+    assert bad.returncode == 2 and "invalid book" in bad.stderr

@@ -9,8 +9,13 @@ from mamcrawler.jobs.runner import run_job
 from mamcrawler.runtime import Runtime
 from mamcrawler.services.tracker import SESSION_KEY, TrackerEndpoint
 from mamcrawler.store.db import session_scope
-from mamcrawler.store.models import AccountDecision, AccountSnapshot, AppState, VipPending
-from mamcrawler.store.models import WantedBook
+from mamcrawler.store.models import (
+    AccountDecision,
+    AccountSnapshot,
+    AppState,
+    VipPending,
+    WantedBook,
+)
 
 
 @pytest.fixture

@@ -132,7 +132,8 @@ def test_downloads_crud_and_failed_summary(api):
 
 
 @pytest.mark.parametrize(("method", "path", "kwargs", "status"), [
-    ("post", "/api/books", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 422),
+    ("post", "/api/books", {"content": b"{not json",
+                            "headers": {"content-type": "application/json"}}, 422),
     ("post", "/api/books", {"json": {"title": 12}}, 422),
     ("post", "/api/books", {"json": {"title": "x", "year": "soon"}}, 422),
     ("post", "/api/books", {"json": {"title": "x", "unknown_field": 1}}, 422),

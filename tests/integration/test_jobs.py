@@ -16,7 +16,11 @@ from mamcrawler.jobs.runner import run_job
 from mamcrawler.jobs.scheduler import JobScheduler
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import (
-    FailedAttempt, MetadataCorrection, RequestLog, TaskRun, Book,
+    Book,
+    FailedAttempt,
+    MetadataCorrection,
+    RequestLog,
+    TaskRun,
 )
 
 

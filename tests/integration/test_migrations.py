@@ -2,7 +2,6 @@
 
 from datetime import UTC, datetime
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
@@ -55,7 +54,8 @@ def test_upgrade_from_the_first_schema_keeps_every_row(empty_db_url):
 
     with engine.connect() as conn:
         def count(table):
-            return conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+            # table names come from the literal list below, never from input
+            return conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()  # noqa: S608
 
         assert [count(t) for t in ("authors", "series", "books", "book_authors", "book_series",
                                    "missing_books", "downloads", "failed_attempts")] == [1] * 8

@@ -3,7 +3,11 @@
 import pytest
 
 from mamcrawler.config import (
-    DEFAULT_SCHEDULES, ConfigError, describe_sources, load_settings, parse_schedule,
+    DEFAULT_SCHEDULES,
+    ConfigError,
+    describe_sources,
+    load_settings,
+    parse_schedule,
 )
 
 USER_ENV = """\

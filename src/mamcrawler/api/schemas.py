@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 # No NUL characters: PostgreSQL refuses them in text columns.
 Str = Annotated[str, StringConstraints(max_length=500, pattern=r"^[^\x00]*$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=300,
+                                        pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")]
 LongText = Annotated[str, StringConstraints(max_length=20000, pattern=r"^[^\x00]*$")]
 Code = Annotated[str, StringConstraints(max_length=20, pattern=r"^[^\x00]*$")]
 Count = Annotated[int, Field(ge=0, le=2**31 - 1)]

@@ -10,15 +10,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mamcrawler.adapters.mam import MamClient, SearchQuery, TrackerError
-from mamcrawler.adapters.mam import TrackerPurchaseUncertain
+from mamcrawler.adapters.mam import MamClient, SearchQuery, TrackerError, TrackerPurchaseUncertain
 from mamcrawler.config import Settings
 from mamcrawler.domain import ratio_guard, vip_keeper
 from mamcrawler.domain.decision import Action
 from mamcrawler.domain.records import AccountStats
 from mamcrawler.store.db import session_scope
-from mamcrawler.store.models import AccountDecision, AccountSnapshot, RatioGuardState
-from mamcrawler.store.models import VipPending
+from mamcrawler.store.models import AccountDecision, AccountSnapshot, RatioGuardState, VipPending
 
 from . import rules
 from .wanted import add_wanted

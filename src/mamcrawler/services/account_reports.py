@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 from mamcrawler.config import Settings
 from mamcrawler.domain import rate, vip_keeper
 from mamcrawler.domain.ratio_guard import PointsSnapshot, points_flow
-from mamcrawler.store.models import AccountDecision, AccountSnapshot, RatioGuardEvent
-from mamcrawler.store.models import RulesSnapshot
+from mamcrawler.store.models import AccountDecision, AccountSnapshot, RatioGuardEvent, RulesSnapshot
 
 from .account import vip_policy
 
@@ -145,8 +144,9 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
 def month_report(session: Session, month: str) -> MonthReport:
     start, end = month_bounds(month)
     in_month = (AccountSnapshot.taken_at >= start, AccountSnapshot.taken_at < end)
-    ratios = session.execute(select(func.min(AccountSnapshot.ratio), func.max(AccountSnapshot.ratio),
-                                    func.count()).where(*in_month)).one()
+    ratios = session.execute(select(func.min(AccountSnapshot.ratio),
+                                    func.max(AccountSnapshot.ratio), func.count())
+                             .where(*in_month)).one()
     vip_days = {at.date() for at, until in session.execute(
         select(AccountSnapshot.taken_at, AccountSnapshot.vip_until).where(*in_month))
         if until is not None and until > at}
@@ -170,4 +170,6 @@ def latest_vip_decision(session: Session) -> str | None:
     """The reason of the newest VIP keeper decision, for the dashboard and API."""
     row = session.scalar(select(AccountDecision).where(AccountDecision.kind == "vip_keeper")
                          .order_by(AccountDecision.at.desc(), AccountDecision.id.desc()).limit(1))
-    return f"{row.at:%Y-%m-%d %H:%M} UTC: {row.action} ({row.outcome}): {row.reason}" if row else None
+    if row is None:
+        return None
+    return f"{row.at:%Y-%m-%d %H:%M} UTC: {row.action} ({row.outcome}): {row.reason}"

@@ -30,8 +30,9 @@ def check_database(settings: Settings) -> ConnectionCheck:
     try:
         current = migrate.current_revision(engine)
     except Exception as exc:
-        return ConnectionCheck("database", False, f"{where}: cannot connect ({exc.__class__.__name__}: "
-                               f"{str(exc).splitlines()[0]}); check DATABASE_URL")
+        first_line = str(exc).splitlines()[0]
+        return ConnectionCheck("database", False, f"{where}: cannot connect "
+                               f"({exc.__class__.__name__}: {first_line}); check DATABASE_URL")
     finally:
         engine.dispose()
     head = migrate.head_revision()

@@ -10,7 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamcrawler.store.models import (
-    Author, Book, BookAuthor, BookNarrator, BookSeries, Narrator, Series,
+    Author,
+    Book,
+    BookAuthor,
+    BookNarrator,
+    BookSeries,
+    Narrator,
+    Series,
 )
 
 RELATIONS = ("authors", "narrators", "series")

@@ -63,7 +63,8 @@ wanted = crud_router(prefix="/api/wanted", noun="wanted book", model=WantedBook,
                      create=schemas.WantedIn, patch=schemas.WantedPatch, out=schemas.WantedOut,
                      order_by=[WantedBook.priority.desc(), WantedBook.id],
                      filters=_wanted_filters, apply=_apply_wanted,
-                     build=lambda session, body: wanted_service.add_wanted(session, body.model_dump()))
+                     build=lambda session, body: wanted_service.add_wanted(
+                         session, body.model_dump()))
 
 
 downloads = crud_router(prefix="/api/downloads", noun="download", model=Download,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
@@ -14,7 +14,6 @@ from mamcrawler.store.models import TaskRun
 
 from ..deps import DbSession, PageParams, runtime
 from ..envelope import Envelope, Page, ok
-from fastapi import Request
 
 JobName = Annotated[str, Path(max_length=50, pattern=r"^[a-z_]+$")]
 Outcome = Literal["running", "success", "failed", "skipped", "not_configured"]

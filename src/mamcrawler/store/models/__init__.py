@@ -1,12 +1,34 @@
 """All models, imported in one place so Alembic and the app see the whole schema."""
 
-from .account import AccountDecision, AccountSnapshot, RatioGuardEvent, RatioGuardState
-from .account import RulesSnapshot
-from .acquisition import CategorySetting, Download, FailedAttempt, TrackedTorrent, VipPending
-from .acquisition import WantedBook
+from .account import (
+    AccountDecision,
+    AccountSnapshot,
+    RatioGuardEvent,
+    RatioGuardState,
+    RulesSnapshot,
+)
+from .acquisition import (
+    CategorySetting,
+    Download,
+    FailedAttempt,
+    TrackedTorrent,
+    VipPending,
+    WantedBook,
+)
 from .base import Base, utcnow
-from .library import Author, Book, BookAuthor, BookNarrator, BookSeries, FieldSource
-from .library import LibraryFile, MetadataCorrection, MissingBook, Narrator, Series
+from .library import (
+    Author,
+    Book,
+    BookAuthor,
+    BookNarrator,
+    BookSeries,
+    FieldSource,
+    LibraryFile,
+    MetadataCorrection,
+    MissingBook,
+    Narrator,
+    Series,
+)
 from .system import AppState, JobLock, JobSetting, RequestLog, TaskRun
 from .torrents import TorrentRecoveryAttempt
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamped, utcnow
@@ -72,7 +82,8 @@ class Book(Base, Timestamped):
 
 class BookAuthor(Base):
     __tablename__ = "book_authors"
-    book_id: Mapped[int] = mapped_column(ForeignKey("books.id", ondelete="CASCADE"), primary_key=True)
+    book_id: Mapped[int] = mapped_column(
+        ForeignKey("books.id", ondelete="CASCADE"), primary_key=True)
     author_id: Mapped[int] = mapped_column(
         ForeignKey("authors.id", ondelete="CASCADE"), primary_key=True, index=True
     )
@@ -82,7 +93,8 @@ class BookAuthor(Base):
 
 class BookNarrator(Base):
     __tablename__ = "book_narrators"
-    book_id: Mapped[int] = mapped_column(ForeignKey("books.id", ondelete="CASCADE"), primary_key=True)
+    book_id: Mapped[int] = mapped_column(
+        ForeignKey("books.id", ondelete="CASCADE"), primary_key=True)
     narrator_id: Mapped[int] = mapped_column(
         ForeignKey("narrators.id", ondelete="CASCADE"), primary_key=True, index=True
     )
@@ -92,7 +104,8 @@ class BookNarrator(Base):
 
 class BookSeries(Base):
     __tablename__ = "book_series"
-    book_id: Mapped[int] = mapped_column(ForeignKey("books.id", ondelete="CASCADE"), primary_key=True)
+    book_id: Mapped[int] = mapped_column(
+        ForeignKey("books.id", ondelete="CASCADE"), primary_key=True)
     series_id: Mapped[int] = mapped_column(
         ForeignKey("series.id", ondelete="CASCADE"), primary_key=True, index=True
     )
@@ -123,7 +136,8 @@ class FieldSource(Base):
     """Where a book's stored field value came from, and whether a person protected it."""
 
     __tablename__ = "field_sources"
-    book_id: Mapped[int] = mapped_column(ForeignKey("books.id", ondelete="CASCADE"), primary_key=True)
+    book_id: Mapped[int] = mapped_column(
+        ForeignKey("books.id", ondelete="CASCADE"), primary_key=True)
     field: Mapped[str] = mapped_column(String(50), primary_key=True)
     source: Mapped[str] = mapped_column(String(50))
     protected: Mapped[bool] = mapped_column(default=False)
