@@ -30,7 +30,7 @@ from mamcrawler.adapters.mam import (
     TrackerUnavailable,
     shared_limiter,
 )
-from mamcrawler.adapters.mam.bencode import read_torrent
+from mamcrawler.torrentfile import read_torrent
 from tests.support.tracker_sim import TrackerSimHandle
 
 GIB = 1024**3

@@ -28,6 +28,7 @@ import qbittorrentapi
 
 from mamcrawler.adapters.qbittorrent import QbitClient
 from mamcrawler.domain.torrents import TorrentState
+from mamcrawler.torrentfile import encode as bencode
 
 T = TypeVar("T")
 LOOPBACK = "127.0.0.1"
@@ -65,22 +66,6 @@ def webui_password_setting(password: str, salt: bytes | None = None) -> str:
     salt = salt or os.urandom(16)
     key = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, 100_000, dklen=64)
     return f"@ByteArray({base64.b64encode(salt).decode()}:{base64.b64encode(key).decode()})"
-
-
-def bencode(value: Any) -> bytes:
-    """Minimal bencoder: int, bytes, str, list/tuple, dict (keys sorted as the spec asks)."""
-    if isinstance(value, bool) or not isinstance(value, int | bytes | str | list | tuple | dict):
-        raise TypeError(f"cannot bencode {type(value).__name__}")
-    if isinstance(value, int):
-        return b"i%de" % value
-    if isinstance(value, str):
-        value = value.encode()
-    if isinstance(value, bytes):
-        return b"%d:%s" % (len(value), value)
-    if isinstance(value, list | tuple):
-        return b"l" + b"".join(bencode(v) for v in value) + b"e"
-    items = sorted((k.encode() if isinstance(k, str) else k, v) for k, v in value.items())
-    return b"d" + b"".join(bencode(k) + bencode(v) for k, v in items) + b"e"
 
 
 def torrent_bytes(

@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mamcrawler.adapters.mam import SearchQuery, TrackerBadResponse, TrackerRefused
-from mamcrawler.adapters.mam.bencode import BencodeError, decode, read_torrent
 from mamcrawler.adapters.mam.errors import TrackerAuthError, scrub
 from mamcrawler.adapters.mam.parse import (
     parse_account_stats,
@@ -33,6 +32,7 @@ from mamcrawler.adapters.mam.values import (
 )
 from mamcrawler.domain.records import SeriesRef
 from mamcrawler.sim.torrents import bencode, build_torrent, generated_content
+from mamcrawler.torrentfile import BencodeError, decode, read_torrent
 
 KIB, MIB, GIB, TIB = 1024, 1024**2, 1024**3, 1024**4
 

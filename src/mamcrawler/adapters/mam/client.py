@@ -14,7 +14,6 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from mamcrawler.adapters.mam.bencode import BencodeError, read_torrent
 from mamcrawler.adapters.mam.errors import (
     TrackerBadResponse,
     TrackerError,
@@ -44,6 +43,7 @@ from mamcrawler.adapters.mam.ratelimit import (
 from mamcrawler.adapters.mam.session import SessionStore
 from mamcrawler.adapters.mam.transport import Kind, TrackerTransport
 from mamcrawler.domain.records import AccountStats, Release
+from mamcrawler.torrentfile import BencodeError, read_torrent
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,12 @@ from mamcrawler.adapters.qbittorrent.errors import (
     TorrentClientUnavailable,
     TorrentClientWebUIDisabled,
 )
-from mamcrawler.adapters.qbittorrent.metainfo import MalformedTorrent, info_hash
 from mamcrawler.adapters.qbittorrent.poller import MainDataPoller
 from mamcrawler.adapters.qbittorrent.states import normalise_state
+from mamcrawler.torrentfile import info_hash
 
 __all__ = [
     "MainDataPoller",
-    "MalformedTorrent",
     "QbitClient",
     "TorrentAddRejected",
     "TorrentAlreadyPresent",

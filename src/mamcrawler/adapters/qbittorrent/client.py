@@ -21,10 +21,10 @@ from mamcrawler.adapters.qbittorrent.errors import (
     TorrentClientWebUIDisabled,
     translated,
 )
-from mamcrawler.adapters.qbittorrent.metainfo import MalformedTorrent, info_hash
 from mamcrawler.adapters.qbittorrent.poller import MainDataPoller
 from mamcrawler.adapters.qbittorrent.snapshots import snapshot_from_fields, transfer_from_fields
 from mamcrawler.domain.torrents import ClientSnapshot, TorrentSnapshot, TransferInfo
+from mamcrawler.torrentfile import BencodeError, info_hash
 
 T = TypeVar("T")
 Hashes = str | Iterable[str]
@@ -118,7 +118,7 @@ class QbitClient:
         """
         try:
             torrent_hash = info_hash(torrent_bytes)
-        except MalformedTorrent as exc:
+        except BencodeError as exc:
             raise TorrentAddRejected(f"not a valid .torrent file: {exc}") from exc
         try:
             answer = self._call(

@@ -1,4 +1,8 @@
-"""A small strict bencode decoder, enough to check that a download really is a .torrent."""
+""".torrent files: a small strict bencode decoder and encoder, the info-hash, a summary.
+
+One implementation for the tracker adapter (is this download really a .torrent?), the
+qBittorrent adapter (which hash will the client show?), the simulator and the tests.
+"""
 
 from __future__ import annotations
 
@@ -70,6 +74,45 @@ def _decode_dict(
     return result, spans, i + 1
 
 
+def encode(value: object) -> bytes:
+    """Bencode ints, bytes/str, lists/tuples and dicts (keys sorted, as the format asks)."""
+    if isinstance(value, bool):
+        raise TypeError("cannot bencode a bool; use 0 or 1")
+    if isinstance(value, int):
+        return b"i%de" % value
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    if isinstance(value, bytes):
+        return b"%d:%s" % (len(value), value)
+    if isinstance(value, list | tuple):
+        return b"l" + b"".join(encode(v) for v in value) + b"e"
+    if isinstance(value, dict):
+        items = sorted((k.encode("utf-8") if isinstance(k, str) else k, v)
+                       for k, v in value.items())
+        return b"d" + b"".join(encode(k) + encode(v) for k, v in items) + b"e"
+    raise TypeError(f"cannot bencode {type(value).__name__}")
+
+
+def info_hash(data: bytes) -> str:
+    """The torrent's id as BitTorrent clients show it, lower-case hex.
+
+    The SHA-1 of the bencoded `info` dictionary exactly as encoded (v1 and hybrid), or for
+    a v2-only torrent the SHA-256 of it cut to 20 bytes, as qBittorrent does.
+    """
+    if data[:1] != b"d":
+        raise BencodeError("not a bencoded dictionary")
+    meta, spans, _ = _decode_dict(data, 0, 0)
+    info = meta.get(b"info")
+    if not isinstance(info, dict):
+        raise BencodeError("no info dictionary")
+    start, stop = spans[b"info"]
+    if b"pieces" in info:
+        return hashlib.sha1(data[start:stop], usedforsecurity=False).hexdigest()
+    if info.get(b"meta version") == 2:
+        return hashlib.sha256(data[start:stop]).hexdigest()[:40]
+    raise BencodeError("the info dictionary has neither v1 pieces nor meta version 2")
+
+
 def decode(data: bytes) -> Value:
     """The decoded value; BencodeError when `data` is not exactly one bencoded value."""
     value, end = _decode(data, 0, 0)
@@ -111,7 +154,7 @@ def read_torrent(data: bytes) -> TorrentSummary:
     start, stop = spans[b"info"]
     announce = meta.get(b"announce")
     return TorrentSummary(
-        info_hash=hashlib.sha1(data[start:stop]).hexdigest(),  # noqa: S324 - protocol-defined
+        info_hash=hashlib.sha1(data[start:stop], usedforsecurity=False).hexdigest(),
         name=name.decode("utf-8", "replace"),
         announce=announce.decode("utf-8", "replace") if isinstance(announce, bytes) else None,
         total_size=sum(length for _, length in files),
