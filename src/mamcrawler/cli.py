@@ -177,11 +177,26 @@ def config_check() -> None:
     for warning in s.startup_warnings():
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     failed = False
-    for check in check_all(s):
+    for check in check_all(s, _sessions_if_current(s)):
         mark = {True: "[green]ok[/green]", False: "[red]FAIL[/red]", None: "[dim]skip[/dim]"}
         console.print(f"{mark[check.ok]:>6} {check.name}: {check.detail}", highlight=False)
         failed |= check.ok is False
     raise typer.Exit(1 if failed else 0)
+
+
+def _sessions_if_current(s: Settings):
+    """Sessions on the configured database when its schema is current, else None.
+
+    `config check` looks without changing anything, so it never upgrades the schema.
+    """
+    from mamcrawler.store import migrate
+    from mamcrawler.store.db import make_engine, make_session_factory
+
+    try:
+        engine = make_engine(s.effective_database_url)
+        return make_session_factory(engine) if migrate.is_current(engine) else None
+    except Exception:  # the database check reports what is wrong
+        return None
 
 
 @app.command()

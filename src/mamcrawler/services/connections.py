@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
 
 from mamcrawler import USER_AGENT
 from mamcrawler.config import Settings
@@ -76,10 +76,45 @@ def check_prowlarr(settings: Settings) -> ConnectionCheck:
                        "check PROWLARR_URL and PROWLARR_API_KEY (Settings → General in Prowlarr)")
 
 
-CHECKS: list[Callable[[Settings], ConnectionCheck]] = [
-    check_database, check_audiobookshelf, check_prowlarr,
-]
+def check_tracker(settings: Settings, sessions: sessionmaker[Session] | None) -> ConnectionCheck:
+    """Read the account once; the rotated cookie is kept in the database as in service."""
+    if settings.is_demo or settings.mam_id is None:
+        return ConnectionCheck("tracker", None, "not configured (MAM_ID): demo mode uses the "
+                               "built-in simulator")
+    if sessions is None:
+        return ConnectionCheck("tracker", None, "not checked: the database is not reachable")
+    from mamcrawler.adapters.mam import TrackerError
+    from mamcrawler.services.tracker import TrackerEndpoint, make_client
+
+    endpoint = TrackerEndpoint(settings.mam_url, settings.mam_id.get_secret_value(),
+                               settings.mam_min_interval_s)
+    try:
+        with make_client(endpoint, sessions, max_attempts=1) as client:
+            stats = client.account_stats()
+    except TrackerError as exc:
+        return ConnectionCheck("tracker", False, str(exc))
+    ratio = "∞" if stats.ratio is None else f"{stats.ratio:.2f}"
+    return ConnectionCheck("tracker", True, f"{settings.mam_url}: {stats.username}, class "
+                           f"{stats.class_name}, ratio {ratio}")
 
 
-def check_all(settings: Settings) -> list[ConnectionCheck]:
-    return [check(settings) for check in CHECKS]
+def check_qbittorrent(settings: Settings) -> ConnectionCheck:
+    if not settings.qb_host:
+        return ConnectionCheck("qbittorrent", None, "not configured (QB_HOST)")
+    from mamcrawler.adapters.qbittorrent import QbitClient, TorrentClientError
+
+    password = settings.qb_password.get_secret_value() if settings.qb_password else ""
+    client = QbitClient(settings.qb_host, settings.qb_port, settings.qb_username or "", password)
+    try:
+        version = client.version()
+    except TorrentClientError as exc:
+        return ConnectionCheck("qbittorrent", False, str(exc))
+    return ConnectionCheck("qbittorrent", True, f"{settings.qb_host}:{settings.qb_port}: {version}")
+
+
+def check_all(settings: Settings,
+              sessions: sessionmaker[Session] | None = None) -> list[ConnectionCheck]:
+    """Every connection check, in the order a person would fix them."""
+    return [check_database(settings), check_tracker(settings, sessions),
+            check_qbittorrent(settings), check_audiobookshelf(settings),
+            check_prowlarr(settings)]

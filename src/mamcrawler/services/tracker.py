@@ -60,15 +60,18 @@ class DbSessionStore:
         return f"DbSessionStore(key={self._key!r})"
 
 
-def make_client(endpoint: TrackerEndpoint | None, sessions: sessionmaker[Session]) -> MamClient:
-    """A tracker client for `endpoint` whose session survives restarts."""
+def make_client(endpoint: TrackerEndpoint | None, sessions: sessionmaker[Session],
+                **options) -> MamClient:
+    """A tracker client for `endpoint` whose session survives restarts.
+
+    `options` go to MamClient (e.g. max_attempts=1 for an interactive check)."""
     if endpoint is None:
         raise TrackerNotConfigured(
             "not configured: no tracker session. Create one on the tracker's Security page "
             "and set MAM_ID (or run without it for the demo simulator)")
     key = SESSION_KEY + (".demo" if endpoint.demo else "")
     return MamClient(endpoint.base_url, endpoint.first_cookie, DbSessionStore(sessions, key),
-                     min_interval_s=endpoint.min_interval_s)
+                     min_interval_s=endpoint.min_interval_s, **options)
 
 
 def shared_client(cache, endpoint: TrackerEndpoint | None,

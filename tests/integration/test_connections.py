@@ -1,0 +1,35 @@
+"""`config check` connection tests against real peers on loopback."""
+
+import pytest
+
+from mamcrawler.services.connections import check_all
+
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+def by_name(checks):
+    return {c.name: c for c in checks}
+
+
+def test_configured_tracker_and_qbittorrent_answer(make_settings, db_url, runtime,
+                                                   tracker_sim, qbit_process):
+    settings = make_settings(database_url=db_url, mam_id=tracker_sim.mam_id,
+                             mam_url=tracker_sim.base_url, qb_host="127.0.0.1",
+                             qb_port=qbit_process.webui_port)
+    checks = by_name(check_all(settings, runtime.sessions))
+    assert checks["database"].ok is True
+    assert checks["tracker"].ok is True and "class" in checks["tracker"].detail
+    assert checks["qbittorrent"].ok is True and "v4" in checks["qbittorrent"].detail
+    assert checks["audiobookshelf"].ok is None and checks["prowlarr"].ok is None
+
+
+def test_failures_name_the_setting_to_fix(make_settings, db_url, runtime, tracker_sim):
+    tracker_sim.control.fail(403, count=3)
+    settings = make_settings(database_url=db_url, mam_id=tracker_sim.mam_id,
+                             mam_url=tracker_sim.base_url, qb_host="127.0.0.1", qb_port=9,
+                             abs_url="http://127.0.0.1:9", prowlarr_url="http://127.0.0.1:9")
+    checks = by_name(check_all(settings, runtime.sessions))
+    assert checks["tracker"].ok is False and "MAM_ID" in checks["tracker"].detail
+    assert checks["qbittorrent"].ok is False and "QB_HOST" in checks["qbittorrent"].detail
+    assert checks["audiobookshelf"].ok is False and "ABS_URL" in checks["audiobookshelf"].detail
+    assert checks["prowlarr"].ok is False and "PROWLARR_URL" in checks["prowlarr"].detail
