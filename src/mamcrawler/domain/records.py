@@ -39,7 +39,9 @@ class Release:
     personal_freeleech: bool = False
     vip_free: bool = False  # free for VIP-class accounts
     tags: str = ""
-    source: str = "mam"  # which search path found it
+    source: str = "mam"  # which search path found it: "mam" or "prowlarr:<indexer>"
+    download_url: str | None = None  # set by search paths that download by URL (Prowlarr)
+    info_hash: str | None = None  # when the search path tells it
 
 
 @dataclass(frozen=True)
