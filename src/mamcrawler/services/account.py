@@ -16,9 +16,9 @@ from mamcrawler.domain import ratio_guard, vip_keeper
 from mamcrawler.domain.decision import Action
 from mamcrawler.domain.records import AccountStats
 from mamcrawler.store.db import session_scope
-from mamcrawler.store.models import AccountDecision, AccountSnapshot, RatioGuardState, VipPending
+from mamcrawler.store.models import AccountDecision, VipPending
 
-from . import rules
+from . import guard_store, rules
 from .wanted import add_wanted
 
 log = logging.getLogger("mamcrawler.account")
@@ -34,30 +34,12 @@ def vip_policy(settings: Settings) -> vip_keeper.VipPolicy:
     )
 
 
-def record_snapshot(session: Session, stats: AccountStats, now: datetime,
-                    upload_rate_bps: float | None = None) -> AccountSnapshot:
-    """Store what the tracker said about the account now."""
-    snapshot = AccountSnapshot(
-        taken_at=now, ratio=stats.ratio, uploaded_bytes=stats.uploaded_bytes,
-        downloaded_bytes=stats.downloaded_bytes, bonus_points=stats.bonus_points,
-        class_name=stats.class_name, vip_until=stats.vip_until,
-        unsatisfied_count=stats.unsatisfied_count, unsatisfied_limit=stats.unsatisfied_limit,
-        wedges=stats.wedges, upload_rate_bps=upload_rate_bps,
-        raw={name: {"count": b.count, "red": b.red, "size_bytes": b.size_bytes,
-                    "limit": b.limit} for name, b in stats.buckets.items()},
-    )
-    session.add(snapshot)
-    session.flush()
-    return snapshot
-
-
 def ratio_emergency(session: Session, stats: AccountStats, settings: Settings,
                     now: datetime) -> bool:
     """True while the ratio guard is frozen, or when this reading would freeze it."""
-    row = session.get(RatioGuardState, 1)
-    state = ratio_guard.GuardState(frozen=bool(row and row.frozen))
-    policy = ratio_guard.GuardPolicy(floor=settings.ratio_floor, recovery=settings.ratio_recovery)
-    return ratio_guard.step(state, stats.ratio, now, policy).new_state.frozen
+    state = guard_store.current_guard(session)
+    return ratio_guard.step(state, stats.ratio, now,
+                            guard_store.guard_policy(settings)).new_state.frozen
 
 
 @dataclass(frozen=True)
@@ -139,7 +121,7 @@ def account_check(client: MamClient, sessions: sessionmaker[Session], settings: 
     """The whole daily check; returns a one-line summary."""
     stats = client.account_stats()
     with session_scope(sessions) as session:
-        record_snapshot(session, stats, now)
+        guard_store.record_snapshot(session, stats, now, upload_rate_bps=None)
         emergency = ratio_emergency(session, stats, settings, now)
     decision = vip_keeper.decide(stats, vip_policy(settings), now, ratio_emergency=emergency)
     purchases = carry_out(client, decision.actions, stats)

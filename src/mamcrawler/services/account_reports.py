@@ -13,15 +13,11 @@ from mamcrawler.domain import rate, vip_keeper
 from mamcrawler.domain.ratio_guard import PointsSnapshot, points_flow
 from mamcrawler.store.models import AccountDecision, AccountSnapshot, RatioGuardEvent, RulesSnapshot
 
+from . import guard_store
 from .account import vip_policy
 
 STALE_AFTER = timedelta(days=2)  # the check runs daily; older data is itself a warning
 BOUGHT = ("done", vip_keeper.APPLIED)
-
-
-def latest_snapshot(session: Session) -> AccountSnapshot | None:
-    return session.scalar(select(AccountSnapshot).order_by(AccountSnapshot.taken_at.desc(),
-                                                           AccountSnapshot.id.desc()).limit(1))
 
 
 def _spent_by_purchases(session: Session, start: datetime, end: datetime) -> list[tuple]:
@@ -65,7 +61,7 @@ class VipStatus:
 
 def vip_status(session: Session, settings: Settings, now: datetime) -> VipStatus:
     policy = vip_policy(settings)
-    snap = latest_snapshot(session)
+    snap = guard_store.latest_snapshot(session)
     if snap is None:
         return VipStatus(False, None, None, None, False, None, None,
                          policy.renew_threshold_days, policy.cost_per_week, "warning",
