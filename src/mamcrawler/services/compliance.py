@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mamcrawler.adapters.qbittorrent import TorrentClientError
+from mamcrawler.adapters.qbittorrent import TorrentClientError, base_url
 from mamcrawler.config import Settings, parse_schedule
 from mamcrawler.domain import ratio_guard, seeding
 from mamcrawler.domain.ratio_guard import PointsSnapshot, ratio_text
@@ -234,8 +234,8 @@ def qbittorrent_status(
 
 def _url(settings: Settings) -> str | None:
     try:
-        return torrent_watch.make_qbit_client(settings).url
-    except (JobNotConfigured, ValueError):
+        return base_url(settings.qb_host, settings.qb_port) if settings.qb_host else None
+    except ValueError:
         return None
 
 

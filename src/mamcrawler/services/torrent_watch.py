@@ -14,7 +14,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -24,7 +24,7 @@ from mamcrawler.adapters.qbittorrent import QbitClient, TorrentClientError
 from mamcrawler.config import Settings
 from mamcrawler.domain import ratio_guard
 from mamcrawler.domain.decision import Action
-from mamcrawler.domain.ratio_guard import GuardState, GuardStep, ratio_text
+from mamcrawler.domain.ratio_guard import GuardPolicy, GuardState, GuardStep, ratio_text
 from mamcrawler.domain.records import AccountStats
 from mamcrawler.domain.torrents import ClientSnapshot, TorrentSnapshot, TorrentState
 from mamcrawler.jobs.context import JobContext, JobNotConfigured
@@ -70,7 +70,6 @@ class ActionResults:
     forced: int = 0
     slots_raised: bool = False
     restored: bool = False
-    errors: list[str] = field(default_factory=list)
 
 
 def run(ctx: JobContext) -> str:
@@ -153,7 +152,7 @@ def update_guard(
     return GuardOutcome(step.new_state, actions, _guard_note(step, stats))
 
 
-def _numbers(stats: AccountStats, policy, upload_rate_bps: float | None) -> dict:
+def _numbers(stats: AccountStats, policy: GuardPolicy, upload_rate_bps: float | None) -> dict:
     return {
         "ratio": stats.ratio, "uploaded_bytes": stats.uploaded_bytes,
         "downloaded_bytes": stats.downloaded_bytes, "floor": policy.floor,
