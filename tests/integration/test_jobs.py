@@ -21,6 +21,7 @@ from mamcrawler.store.models import (
     MetadataCorrection,
     RequestLog,
     TaskRun,
+    TorrentRecoveryAttempt,
 )
 
 
@@ -127,10 +128,14 @@ def test_retention_keeps_failed_attempts_forever(runtime):
                                      new_value="b", source="test", at=at))
             s.add(RequestLog(at=at, system="mam", method="GET", path="/x", status=200))
             s.add(FailedAttempt(title="Lost", stage="grab", reason="503", at=at))
+            s.add(TorrentRecoveryAttempt(at=at, info_hash="ab" * 20, name="t", attempt=1,
+                                         action="reannounce", torrent_state="stalled",
+                                         reason="stalled", outcome="done"))
         s.add(TaskRun(job_name="stuck", started_at=old, outcome="running"))
     result = run_job(runtime.scheduler.ctx, "retention_cleanup", trigger="manual")
     assert result.outcome == "success"
-    assert "1 task_runs, 1 metadata_corrections, 1 request_logs" in result.summary
+    assert ("1 task_runs, 1 metadata_corrections, 1 request_logs, "
+            "1 torrent_recovery_attempts") in result.summary
     with session_scope(runtime.sessions) as s:
         def count(model):
             return s.scalar(select(func.count()).select_from(model))

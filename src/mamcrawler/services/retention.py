@@ -8,11 +8,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from mamcrawler.store.models import MetadataCorrection, RequestLog, TaskRun
+from mamcrawler.store.models import (
+    MetadataCorrection,
+    RequestLog,
+    TaskRun,
+    TorrentRecoveryAttempt,
+)
 
 # The history tables that expire, with the column that dates each row.
 EXPIRING = ((TaskRun, TaskRun.started_at), (MetadataCorrection, MetadataCorrection.at),
-            (RequestLog, RequestLog.at))
+            (RequestLog, RequestLog.at), (TorrentRecoveryAttempt, TorrentRecoveryAttempt.at))
 
 
 @dataclass(frozen=True)
