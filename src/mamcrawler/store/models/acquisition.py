@@ -65,6 +65,8 @@ class Download(Base, Timestamped):
     quality_score: Mapped[float | None] = mapped_column(Float)
     score_breakdown: Mapped[dict | None] = mapped_column(JSON)
     candidates: Mapped[list | None] = mapped_column(JSON)  # every candidate with its verdict
+    # The chosen release's facts (authors, narrators, series, format...), used for filing.
+    release_info: Mapped[dict | None] = mapped_column(JSON)
     edition: Mapped[str] = mapped_column(String(10), default="free")  # free, wedge, paid
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     # pending, passed, failed
