@@ -179,6 +179,29 @@ class Settings(BaseSettings):
         "errored torrent, 0-100; 0 = never",
     )
 
+    # Library import and integrity (R11, R12)
+    library_dir: Path | None = Field(
+        None,
+        description="the Audiobookshelf library folder books are filed into, e.g. "
+        "/srv/audiobooks; best on the same file system as the downloads so files are "
+        "hard-linked, not copied; empty = books are not imported",
+    )
+    abs_library_id: str | None = Field(
+        None,
+        description="id of the Audiobookshelf library to scan after an import; empty = the "
+        "library whose folder contains LIBRARY_DIR",
+    )
+    integrity_duration_tolerance_pct: float = Field(
+        5, ge=0, le=100,
+        description="percent a download's total duration may differ from the book's known "
+        "runtime (never less than 5 minutes), 0-100, e.g. 5",
+    )
+    decode_timeout_s: float = Field(
+        1800, ge=10, le=86400,
+        description="seconds allowed to decode one audio file fully during the integrity "
+        "check, 10-86400, e.g. 1800",
+    )
+
     # Retention (R1)
     retention_days: int = Field(30, ge=1, le=3650, description="days of history to keep, >= 1")
 
