@@ -32,4 +32,22 @@ def test_failures_name_the_setting_to_fix(make_settings, db_url, runtime, tracke
     assert checks["tracker"].ok is False and "MAM_ID" in checks["tracker"].detail
     assert checks["qbittorrent"].ok is False and "QB_HOST" in checks["qbittorrent"].detail
     assert checks["audiobookshelf"].ok is False and "ABS_URL" in checks["audiobookshelf"].detail
+    assert checks["library folder"].ok is None
     assert checks["prowlarr"].ok is False and "PROWLARR_URL" in checks["prowlarr"].detail
+
+
+def test_library_folder_and_audiobookshelf_library(make_settings, db_url, abs_fake, tmp_path):
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    settings = make_settings(database_url=db_url, library_dir=abs_fake.folder,
+                             download_dir=downloads, abs_url=abs_fake.base_url,
+                             abs_token=abs_fake.token)
+    checks = by_name(check_all(settings))
+    assert checks["library folder"].ok and "hard-linked" in checks["library folder"].detail
+    assert checks["audiobookshelf"].ok and abs_fake.library_id in checks["audiobookshelf"].detail
+    assert checks["audio tools"].ok and "ffmpeg" in checks["audio tools"].detail
+    missing = make_settings(database_url=db_url, library_dir=tmp_path / "nope",
+                            abs_url=abs_fake.base_url, abs_token="wrong")
+    checks = by_name(check_all(missing))
+    assert checks["library folder"].ok is False and "LIBRARY_DIR" in checks["library folder"].detail
+    assert checks["audiobookshelf"].ok is False and "ABS_TOKEN" in checks["audiobookshelf"].detail

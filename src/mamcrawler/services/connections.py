@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import httpx
@@ -59,12 +60,63 @@ def _http_check(name: str, url: str, headers: dict[str, str], fix: str,
 
 
 def check_audiobookshelf(settings: Settings) -> ConnectionCheck:
+    """The token works, and the library books are filed into is known to ABS."""
     if not settings.abs_url:
         return ConnectionCheck("audiobookshelf", None, "not configured (ABS_URL)")
+    from mamcrawler.adapters.audiobookshelf import AbsClient, AbsError
+
     token = settings.abs_token.get_secret_value() if settings.abs_token else ""
-    return _http_check("audiobookshelf", f"{settings.abs_url}/api/libraries",
-                       {"Authorization": f"Bearer {token}"},
-                       "check ABS_URL and ABS_TOKEN (Settings → Users → API token in ABS)")
+    client = AbsClient(settings.abs_url, token, timeout_s=TIMEOUT_S, max_attempts=1)
+    try:
+        libraries = client.libraries()
+        if settings.abs_library_id:
+            known = any(lib.id == settings.abs_library_id for lib in libraries)
+            where = (f"library {settings.abs_library_id}" if known else
+                     f"no library {settings.abs_library_id}; fix ABS_LIBRARY_ID")
+            return ConnectionCheck("audiobookshelf", known, f"{settings.abs_url}: {where}")
+        if settings.library_dir:
+            library_id = client.library_id_for_path(str(settings.library_dir))
+            return ConnectionCheck("audiobookshelf", True,
+                                   f"{settings.abs_url}: LIBRARY_DIR is library {library_id}")
+        return ConnectionCheck("audiobookshelf", True,
+                               f"{settings.abs_url}: {len(libraries)} libraries")
+    except AbsError as exc:
+        return ConnectionCheck("audiobookshelf", False, str(exc))
+    finally:
+        client.close()
+
+
+def check_audio_tools(settings: Settings) -> ConnectionCheck:
+    from mamcrawler.adapters.audio.probe import AudioToolError, tool_versions
+
+    try:
+        versions = tool_versions()
+    except AudioToolError as exc:
+        return ConnectionCheck("audio tools", False, str(exc))
+    return ConnectionCheck("audio tools", True, "; ".join(v.split(" Copyright")[0]
+                                                          for v in versions.values()))
+
+
+def check_library_folder(settings: Settings) -> ConnectionCheck:
+    """LIBRARY_DIR exists and is writable; say whether hard links can reach it."""
+    folder = settings.library_dir
+    if folder is None:
+        return ConnectionCheck("library folder", None, "not configured (LIBRARY_DIR)")
+    if not folder.is_dir():
+        return ConnectionCheck("library folder", False, f"{folder} does not exist; create it "
+                               "or fix LIBRARY_DIR")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return ConnectionCheck("library folder", False, f"{folder} is not writable for this "
+                               "user; fix its permissions or LIBRARY_DIR")
+    downloads = settings.download_dir
+    if downloads is None or not downloads.is_dir():
+        return ConnectionCheck("library folder", True, f"{folder}: writable (set DOWNLOAD_DIR "
+                               "to learn whether books can be hard-linked)")
+    if downloads.stat().st_dev != folder.stat().st_dev:
+        return ConnectionCheck("library folder", True, f"{folder}: writable; DOWNLOAD_DIR is on "
+                               "another file system, so books will be copied, not hard-linked")
+    return ConnectionCheck("library folder", True, f"{folder}: writable; books are hard-linked "
+                           "from DOWNLOAD_DIR")
 
 
 def check_prowlarr(settings: Settings) -> ConnectionCheck:
@@ -116,5 +168,6 @@ def check_all(settings: Settings,
               sessions: sessionmaker[Session] | None = None) -> list[ConnectionCheck]:
     """Every connection check, in the order a person would fix them."""
     return [check_database(settings), check_tracker(settings, sessions),
-            check_qbittorrent(settings), check_audiobookshelf(settings),
+            check_qbittorrent(settings), check_library_folder(settings),
+            check_audio_tools(settings), check_audiobookshelf(settings),
             check_prowlarr(settings)]
