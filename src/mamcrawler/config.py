@@ -202,6 +202,62 @@ class Settings(BaseSettings):
         "check, 10-86400, e.g. 1800",
     )
 
+    # Acquisition (R6-R10)
+    grab_slots: int = Field(
+        3, ge=0, le=100, description="free grabs per acquisition run before event boosts, 0-100")
+    paid_grab_slots: int = Field(
+        1, ge=0, le=100, description="paid grabs per run (0 while the ratio guard is frozen)")
+    acquisition_max_searches: int = Field(
+        10, ge=1, le=200, description="wanted books searched per acquisition run, 1-200")
+    use_wedges: bool = Field(
+        False, description="true to spend freeleech wedges you own on large paid releases")
+    download_dir: Path | None = Field(
+        None, description="folder qBittorrent saves grabs into; on the same file system as "
+        "LIBRARY_DIR so books can be hard-linked; empty = qBittorrent's default")
+
+    # Metadata sources (R13, R15)
+    audnexus_url: str = Field(
+        "https://api.audnex.us", pattern=r"^https?://\S+$",
+        description="Audnexus base URL starting with http(s)://, e.g. https://api.audnex.us")
+    audible_catalog_url: str = Field(
+        "https://api.audible.com", pattern=r"^https?://\S+$",
+        description="Audible catalog API used to find ASINs, the host of AUDIBLE_REGION, "
+        "e.g. https://api.audible.com (us) or https://api.audible.co.uk (uk)")
+    audible_region: Literal["au", "ca", "de", "es", "fr", "in", "it", "jp", "us", "uk"] = Field(
+        "us", description="Audible region: one of au ca de es fr in it jp us uk")
+    openlibrary_url: str = Field(
+        "https://openlibrary.org", pattern=r"^https?://\S+$",
+        description="Open Library base URL, e.g. https://openlibrary.org")
+    google_books_url: str = Field(
+        "https://www.googleapis.com/books/v1", pattern=r"^https?://\S+$",
+        description="Google Books API base URL, e.g. https://www.googleapis.com/books/v1")
+    hardcover_url: str = Field(
+        "https://api.hardcover.app/v1/graphql", pattern=r"^https?://\S+$",
+        description="Hardcover GraphQL endpoint, e.g. https://api.hardcover.app/v1/graphql")
+    itunes_url: str = Field(
+        "https://itunes.apple.com", pattern=r"^https?://\S+$",
+        description="iTunes Search base URL, e.g. https://itunes.apple.com")
+    metadata_timeout_s: float = Field(
+        30, ge=1, le=600,
+        description="seconds to wait for the metadata sources of one lookup, 1-600; a "
+        "slower source is reported as failed")
+    metadata_cache_ttl_s: float = Field(
+        86400, ge=0, le=30 * 86400,
+        description="seconds a metadata answer is reused, 0-2592000; 0 = no cache")
+
+    # Narrator detection (R16)
+    narrator_speech_engine: Literal["pocketsphinx", "whisper", "off"] = Field(
+        "pocketsphinx",
+        description="speech-to-text for 'narrated by ...' in a book's opening: pocketsphinx "
+        "(offline, built in), whisper (needs faster-whisper and WHISPER_MODEL_PATH) or off")
+    whisper_model_path: Path | None = Field(
+        None, description="local faster-whisper model folder (holding model.bin), used when "
+        "NARRATOR_SPEECH_ENGINE=whisper; never downloaded; empty = none")
+    narrator_window_s: float = Field(
+        120, ge=5, le=1800,
+        description="seconds from the start of a book's first audio file to listen to, "
+        "5-1800, e.g. 120")
+
     # Retention (R1)
     retention_days: int = Field(30, ge=1, le=3650, description="days of history to keep, >= 1")
 
