@@ -88,12 +88,30 @@ def test_medium_matches_name_the_penalty(target, release, worst):
     (FINAL_EMPIRE, rel("The Final Empire", ("Robin Hobb",)), "authors"),
     (FINAL_EMPIRE, rel("The Final Empire", language="German"), "language"),
     (FINAL_EMPIRE, rel(""), "title"),
+    # an omnibus holds the book, but is not it
+    (FINAL_EMPIRE, rel("The Final Empire / The Well of Ascension / The Hero of Ages"), "title"),
+    (FINAL_EMPIRE, rel("The Final Empire; The Well of Ascension; The Hero of Ages"), "title"),
 ])
 def test_other_books_do_not_match(target, release, capped_by):
     result = match(target, release, W)
     assert result.grade == NONE, result.explain()
     assert result.capped_by == capped_by
     assert f"{capped_by} mismatch" in result.explain()
+
+
+def test_dropping_a_subtitle_costs_a_little_and_a_series_label_nothing():
+    sapiens = BookTarget("Sapiens", ("Yuval Noah Harari",))
+    subtitled = rel("Sapiens: A Brief History of Humankind", ("Yuval Noah Harari",))
+    assert match(sapiens, subtitled, W).penalty("title") == pytest.approx(0.05 * 100 / 40)
+    assert match(sapiens, subtitled, MatchWeights(subtitle_cost=0)).penalty("title") == 0.0
+    prefixed = rel("Mistborn: The Final Empire")
+    assert match(FINAL_EMPIRE, prefixed, W).penalty("title") == 0.0  # the wanted series
+    no_series = BookTarget("The Final Empire", SANDERSON)
+    assert match(no_series, prefixed, W).penalty("title") == pytest.approx(0.125)
+    labelled = rel("Mistborn: The Final Empire", series=(SeriesRef("Mistborn", "1"),))
+    assert match(no_series, labelled, W).penalty("title") == 0.0  # the release's own series
+    edition = rel("The Final Empire: Unabridged Edition")
+    assert match(no_series, edition, W).penalty("title") == 0.0
 
 
 def test_critical_rule_can_be_switched_off():

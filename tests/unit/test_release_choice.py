@@ -171,6 +171,8 @@ def test_wedge_only_on_large_paid_releases_with_wedges_left():
     assert choose(TARGET, [big], ctx, disabled).candidates[0].edition == PAID
     low_bar = ChoicePolicy(wedge_min_size_bytes=100 * MIB)
     assert choose(TARGET, [small], ctx, low_bar).candidates[0].edition == WEDGE
+    vip_free = rel("vip", vip_free=True, size_bytes=int(1.2 * GIB), tags="128 kbps")
+    assert choose(TARGET, [vip_free], ctx).candidates[0].edition == PAID  # not VIP: paid
 
 
 def test_wedge_allowed_while_frozen_paid_not():
@@ -240,6 +242,16 @@ def test_unabridged_beats_abridged_of_the_same_grade():
 def test_format_then_bitrate(better, worse):
     choice = choose(TARGET, [rel("worse", **worse), rel("better", **better)], RICH)
     assert order(choice) == ["better", "worse"], choice.candidates[1].reasons
+
+
+def test_bitrate_above_the_cap_does_not_outrank_seeders():
+    huge = rel("320", format="mp3", tags="320 kbps", size_bytes=int(2.7 * GIB), seeders=3)
+    enough = rel("128", format="mp3", tags="128 kbps", size_bytes=int(1.1 * GIB), seeders=9)
+    assert order(choose(TARGET, [huge, enough], RICH)) == ["128", "320"]
+    higher_cap = ChoicePolicy(bitrate_cap_kbps=320)
+    choice = choose(TARGET, [huge, enough], RICH, higher_cap)
+    assert order(choice) == ["320", "128"]
+    assert choice.candidates[0].quality_score > choice.candidates[1].quality_score
 
 
 def test_completeness_breaks_a_format_tie():
@@ -548,6 +560,7 @@ def test_wedges_never_on_free_releases_nor_without_wedges(target, found, ctx, po
     for candidate in choice.candidates:
         if candidate.edition == WEDGE:
             assert not is_free(candidate.release, ctx.account_class, ctx.site_freeleech)
+            assert not candidate.release.vip_free
             assert ctx.wedges_available > 0 and policy.wedges_enabled
             assert candidate.release.size_bytes >= policy.wedge_min_size_bytes
     if choice.use_wedge:

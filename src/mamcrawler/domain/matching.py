@@ -28,7 +28,8 @@ from mamcrawler.domain.text import fold, normalize_title
 STRONG, MEDIUM, WEAK, NONE = "strong", "medium", "weak", "none"
 GRADES = (STRONG, MEDIUM, WEAK, NONE)  # best first
 
-_PARTS = re.compile(r"\s*(?::|;|\(|\)|\[|\]|\{|\}|\s[-–—]\s|/)\s*")
+# not "/" or ";": they join the titles of an omnibus, and one of them must not match alone
+_PARTS = re.compile(r"\s*(?::|\(|\)|\[|\]|\{|\}|\s[-–—]\s)\s*")
 _NUMERAL = re.compile(r"^(\d+(\.\d+)?|[ivxlc]+|one|two|three|four|five|six|seven|eight|nine|ten)$")
 _FREE_WORDS = frozenset({
     "book", "books", "bk", "volume", "vol", "part", "series", "no", "number", "episode",

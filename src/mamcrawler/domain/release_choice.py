@@ -7,11 +7,11 @@ would cost ratio or a wedge (unless `pay_for_upgrades`), incomplete or absurd si
 the duration, too few seeders, a paid grab `ratio_guard.may_grab` refuses.
 
 Accepted candidates are ordered lexicographically, in SPEC order:
-1. cost: free (`ratio_guard.is_free`) < wedge-able < paid;
+1. cost: free (`ratio_guard.is_free`) < wedge-able (never VIP-free) < paid;
 2. right book: match grade, then preferred narrator (named < unknown < another), then
    unabridged before abridged (the grade alone, not the raw distance, so that small title
    noise does not outrank a better format);
-3. format rank (m4b > m4a/aac > mp3 > others > unknown), then bitrate (unknown last);
+3. format rank (m4b > m4a/aac > mp3 > others > unknown), then bitrate up to the cap;
 4. completeness: a size checked sane for the duration before an unchecked one;
 5. seeders (more first), then upload date (newer first: with equal seeders a newer upload
    is the one people are still joining, and tends to be the better-tagged re-release);
@@ -54,9 +54,8 @@ GIB = 2**30
 
 @dataclass(frozen=True)
 class ChoicePolicy:
-    """Settings of the choice. Defaults: accept medium matches and better, need 1 seeder,
-    wedges on paid releases of 1 GiB or more, replacement only when free and at least 1.5x
-    the bitrate (or a better format)."""
+    """Settings. Defaults: medium matches or better, 1 seeder, wedges on paid releases of
+    1 GiB or more, replacement only free and with a better format or 1.5x the bitrate."""
 
     weights: MatchWeights = MatchWeights()
     thresholds: MatchThresholds = MatchThresholds()
@@ -207,7 +206,8 @@ def _utc(moment: datetime) -> datetime:
 def _edition(release: Release, ctx: ChoiceContext, policy: ChoicePolicy) -> str:
     if is_free(release, ctx.account_class, ctx.site_freeleech):
         return FREE
-    wedge_ok = policy.wedges_enabled and ctx.wedges_available > 0
+    # reference/mam-api.md: never a wedge on a VIP-free release, even for a non-VIP account
+    wedge_ok = policy.wedges_enabled and ctx.wedges_available > 0 and not release.vip_free
     if wedge_ok and release.size_bytes >= max(policy.wedge_min_size_bytes, 1):
         return WEDGE
     return PAID
@@ -305,7 +305,7 @@ def _rank_key(a: _Assessment) -> tuple:
         a.match.penalty("narrator") or 0.0,
         1 if is_abridged(release) else 0,
         -q.format_rank(a.fmt),
-        -(a.bitrate or 0),
+        -a.quality,  # same format here, so this is the bitrate up to the cap, unknown last
         0 if a.size.status == q.OK else 1,
         -max(release.seeders, 0),
         (0, -added.timestamp()) if added else (1, 0.0),
