@@ -287,7 +287,7 @@ def test_naive_upload_dates_count_as_utc():
     (rel(format="epub"), NOT_AUDIO, "not an audio format: epub"),
     (rel(size_bytes=30 * MIB), SIZE, "kbps average < 12 kbps: too small"),
     (rel(size_bytes=20 * GIB), SIZE, "> 512 kbps: too large"),
-    (rel(tags="128 kbps", size_bytes=300 * MIB), SIZE, "likely incomplete"),
+    (rel(tags="128 kbps", size_bytes=300 * MIB), INCOMPLETE, "likely incomplete"),
     (rel(title="The Final Empire [incomplete]"), INCOMPLETE, "release says 'incomplete'"),
     (rel(tags="missing chapters"), INCOMPLETE, "incomplete: release says 'missing chapters'"),
     (rel(seeders=0), DEAD, "dead: 0 seeders < minimum 1"),

@@ -263,7 +263,7 @@ def _check_size(a: _Assessment, ctx: ChoiceContext, policy: ChoicePolicy) -> Non
     if marker:
         a.rejections.append((INCOMPLETE, f"incomplete: release says '{marker}'"))
     if a.size.rejects:
-        a.rejections.append((SIZE, a.size.text))
+        a.rejections.append((INCOMPLETE if a.size.status == q.INCOMPLETE else SIZE, a.size.text))
     else:
         a.facts.append(a.size.text)
 
