@@ -354,7 +354,8 @@ def test_scan_of_a_missing_folder_is_refused(runtime, tmp_path):
 def test_scan_command(make_library, tmp_path):
     lib = make_library(20)
     env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", DEMO="false",
-                    DATA_DIR=str(tmp_path / "data"), API_KEY="cli-test-key-0123456789")
+                    DATA_DIR=str(tmp_path / "data"), API_KEY="cli-test-key-0123456789",
+                    COLUMNS="200")
     command = [str(Path(sys.executable).parent / "mamcrawler"), "--env-file",
                str(tmp_path / "none.env"), "scan"]
     done = subprocess.run([*command, str(lib.root)], env=env, capture_output=True, text=True,
