@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from mamcrawler.services import retention, torrent_watch
 from mamcrawler.store.db import session_scope
 
-from . import account_jobs
+from . import account_jobs, acquisition_jobs
 from .context import JobContext, JobNotConfigured
 
 JobFunc = Callable[[JobContext], str]
@@ -50,9 +50,9 @@ for _spec in (
     JobSpec("torrent_watch", "read torrent states, run the ratio guard, recover stalled torrents",
             torrent_watch.run, max_runtime_s=600),
     JobSpec("acquisition", "search wanted books, choose releases, queue grabs",
-            _not_built("acquisition")),
+            acquisition_jobs.acquisition_job),
     JobSpec("download_watch", "verify and import completed downloads",
-            _not_built("the download pipeline"), max_runtime_s=1800),
+            acquisition_jobs.download_watch_job, max_runtime_s=1800),
     JobSpec("category_sync", "new releases in followed categories, top-10 discovery",
             _not_built("category sync")),
     JobSpec("completion", "find gaps in followed series and authors", _not_built("completion")),

@@ -1,0 +1,217 @@
+"""The download_watch job (R11, R12, R14): completed downloads are verified, filed into
+the library by hard link, announced to Audiobookshelf, and recorded as books.
+
+The torrent is never touched: it keeps seeding from its own folder. An integrity failure
+marks the download failed, keeps it out of the library, and puts the wanted book back on
+the list with that release excluded, so the next acquisition run takes the next best.
+An import interrupted by a crash is undone by `recover_incomplete` and redone here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from mamcrawler.adapters.audio.probe import AudioToolError, inspect_files
+from mamcrawler.adapters.audiobookshelf import AbsClient, AbsError
+from mamcrawler.adapters.qbittorrent import QbitClient
+from mamcrawler.config import Settings
+from mamcrawler.domain.integrity import IntegrityPolicy, IntegrityVerdict, assess
+from mamcrawler.domain.naming import library_relpath
+from mamcrawler.domain.torrents import TorrentSnapshot
+from mamcrawler.store.db import session_scope
+from mamcrawler.store.models import Book, Download, FailedAttempt, WantedBook
+
+from . import library
+from .library_import import (
+    LibraryImportError,
+    import_download,
+    recover_incomplete,
+)
+
+log = logging.getLogger("mamcrawler.downloads")
+WATCHED = ("downloading", "verifying", "importing")
+
+
+class DownloadWatchNotConfigured(Exception):
+    """LIBRARY_DIR is not set: there is nowhere to file books."""
+
+
+@dataclass
+class WatchReport:
+    imported: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    waiting: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [f"{len(self.imported)} imported", f"{len(self.failed)} failed",
+                 f"{self.waiting} still downloading"]
+        details = self.imported + self.failed + self.notes
+        return ", ".join(parts) + (": " + "; ".join(details) if details else "")
+
+
+def run(qbit: QbitClient, sessions, settings: Settings, now: datetime,
+        abs_client: AbsClient | None = None) -> str:
+    """One pass over the downloads in flight; returns a one-line summary."""
+    if settings.library_dir is None:
+        raise DownloadWatchNotConfigured(
+            "not configured: set LIBRARY_DIR to the Audiobookshelf library folder books are "
+            "filed into")
+    report = WatchReport(notes=recover_incomplete(settings.library_dir))
+    with session_scope(sessions) as session:
+        pending = session.execute(select(Download.id, Download.info_hash).where(
+            Download.state.in_(WATCHED), Download.info_hash.is_not(None))).all()
+    if not pending:
+        return report.summary()
+    torrents = {t.hash: t for t in qbit.torrents()}
+    for download_id, info_hash in pending:
+        torrent = torrents.get(info_hash)
+        if torrent is None or not torrent.is_complete:
+            report.waiting += 1
+            continue
+        finish(download_id, torrent, sessions, settings, now, report)
+    if report.imported and abs_client is not None:
+        report.notes.append(ask_abs_to_scan(abs_client, settings))
+    return report.summary()
+
+
+def finish(download_id: int, torrent: TorrentSnapshot, sessions, settings: Settings,
+           now: datetime, report: WatchReport) -> None:
+    """Verify, then file one completed download."""
+    with session_scope(sessions) as session:
+        download = session.get(Download, download_id)
+        redo = download.state == "importing"  # a crash interrupted the last attempt
+        download.state = "verifying"
+        wanted = session.get(WantedBook, download.wanted_id) if download.wanted_id else None
+        expected = wanted.expected_duration_seconds if wanted else None
+        title = download.title
+    content = Path(torrent.content_path or Path(torrent.save_path) / torrent.name)
+    try:
+        facts = inspect_files(content, decode_timeout_s=settings.decode_timeout_s)
+    except AudioToolError as exc:  # our tools, not the download: try again next run
+        _back_to(sessions, download_id, "downloading", f"cannot check yet: {exc}")
+        report.notes.append(f"{title}: {exc}")
+        return
+    policy = IntegrityPolicy(duration_tolerance_pct=settings.integrity_duration_tolerance_pct)
+    verdict = assess(facts, expected, policy)
+    if not verdict.passed:
+        _integrity_failed(sessions, download_id, verdict, now)
+        report.failed.append(f"{title}: {verdict.summary}")
+        return
+    try:
+        book_id = _file(sessions, settings, download_id, content, verdict, redo, now)
+    except LibraryImportError as exc:
+        _import_failed(sessions, download_id, str(exc), now)
+        report.failed.append(f"{title}: {exc}")
+        return
+    report.imported.append(f"{title} (book {book_id})")
+
+
+def _back_to(sessions, download_id: int, state: str, note: str) -> None:
+    with session_scope(sessions) as session:
+        download = session.get(Download, download_id)
+        download.state, download.error = state, note
+
+
+def _integrity_failed(sessions, download_id: int, verdict: IntegrityVerdict,
+                      now: datetime) -> None:
+    with session_scope(sessions) as session:
+        download = session.get(Download, download_id)
+        download.state, download.integrity_state = "failed", "failed"
+        download.integrity_detail = download.error = verdict.summary
+        session.add(FailedAttempt(download_id=download.id, title=download.title,
+                                  author=download.author, release_id=download.release_id,
+                                  stage="integrity", reason=verdict.summary, at=now))
+        _requeue(session, download, "integrity failed; the next-best release will be tried")
+    log.warning("download %s failed integrity: %s", download_id, verdict.summary)
+
+
+def _import_failed(sessions, download_id: int, error: str, now: datetime) -> None:
+    with session_scope(sessions) as session:
+        download = session.get(Download, download_id)
+        download.state, download.error = "failed", error
+        session.add(FailedAttempt(download_id=download.id, title=download.title,
+                                  author=download.author, release_id=download.release_id,
+                                  stage="import", reason=error, at=now))
+    log.warning("download %s could not be filed: %s", download_id, error)
+
+
+def _requeue(session, download: Download, note: str) -> None:
+    """Put the wanted book back so the next acquisition run searches it at once."""
+    if download.wanted_id is None:
+        return
+    wanted = session.get(WantedBook, download.wanted_id)
+    wanted.status, wanted.last_searched_at, wanted.note = "wanted", None, note
+
+
+def relpath_for(download: Download):
+    info = download.release_info or {}
+    series = (info.get("series") or [{}])[0]
+    authors = info.get("authors") or [download.author]
+    return library_relpath(authors, series.get("name"), series.get("position"),
+                           download.title, info.get("narrators") or None)
+
+
+def _file(sessions, settings: Settings, download_id: int, content: Path,
+          verdict: IntegrityVerdict, redo: bool, now: datetime) -> int:
+    """Import by hard link and record the book; returns the book id."""
+    with session_scope(sessions) as session:
+        download = session.get(Download, download_id)
+        download.integrity_state, download.integrity_detail = "passed", verdict.summary
+        download.state = "importing"
+        relpath, replaces = relpath_for(download), download.replaces_book_id
+    final = Path(settings.library_dir) / relpath
+    if redo and final.exists():
+        # The last run filed it and crashed before recording it. The folder is complete
+        # (an import appears whole or not at all); importing again, even as a replacement,
+        # would only file the book over itself.
+        where, how = final, "filed by an interrupted earlier run"
+    else:
+        result = import_download(content, settings.library_dir, relpath, replace=bool(replaces))
+        where, how = result.final_dir, f"{len(result.linked)} linked, {len(result.copied)} copied"
+    with session_scope(sessions) as session:
+        download = session.get(Download, download_id)
+        book = _record_book(session, download, where, verdict)
+        download.book_id, download.state, download.imported_at = book.id, "imported", now
+        download.completed_at = download.completed_at or now
+        if download.wanted_id:
+            wanted = session.get(WantedBook, download.wanted_id)
+            wanted.status, wanted.book_id, wanted.note = "done", book.id, f"imported ({how})"
+        log.info("imported %s into %s (%s)", download.title, where, how)
+        return book.id
+
+
+def _record_book(session, download: Download, where: Path, verdict: IntegrityVerdict) -> Book:
+    info = download.release_info or {}
+    fields = {"format": info.get("format"), "bitrate_kbps": info.get("bitrate_kbps"),
+              "library_path": str(where), "duration_seconds": verdict.total_duration_s,
+              "quality_score": download.quality_score}
+    if download.replaces_book_id:
+        book = session.get(Book, download.replaces_book_id)
+        if book is not None:
+            library.update_book(session, book, fields)
+            return book
+    people = {"title": download.title,
+              "authors": info.get("authors") or list(filter(None, [download.author])),
+              "narrators": info.get("narrators") or [],
+              "series": [s for s in info.get("series") or [] if s.get("name")]}
+    book = library.create_book(session, {**fields, **people})
+    session.flush()
+    return book
+
+
+def ask_abs_to_scan(client: AbsClient, settings: Settings) -> str:
+    """Ask Audiobookshelf to scan the library; a failure is noted, never fatal."""
+    try:
+        library_id = settings.abs_library_id or client.library_id_for_path(
+            str(settings.library_dir))
+        client.scan_library(library_id)
+    except AbsError as exc:
+        log.warning("Audiobookshelf scan not started: %s", exc)
+        return f"Audiobookshelf scan not started: {exc}"
+    return "Audiobookshelf scan started"
