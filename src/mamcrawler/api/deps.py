@@ -11,6 +11,7 @@ from fastapi import Depends, Header, Query, Request
 from sqlalchemy.orm import Session
 
 from mamcrawler.runtime import Runtime
+from mamcrawler.store.db import session_scope
 
 from .envelope import ApiError
 
@@ -38,15 +39,8 @@ def require_api_key(
 
 
 def db_session(request: Request) -> Iterator[Session]:
-    session = runtime(request).sessions()
-    try:
+    with session_scope(runtime(request).sessions) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 @dataclass(frozen=True)
