@@ -1,4 +1,5 @@
-"""Real audio for tests, generated with ffmpeg into temporary folders.
+"""Real audio for tests, generated with ffmpeg into temporary folders (the generator is
+:mod:`mamcrawler.demo.books`, shared with the demo).
 
 Files are small (mono, 22.05 kHz, 32 kbit/s, seconds long) but real: they decode, carry
 tags, and can be damaged on purpose. What damage ffmpeg notices (see
@@ -25,12 +26,11 @@ from pathlib import Path
 
 import pytest
 
-SAMPLE_RATE = 22050
-_CODECS = {
-    "mp3": ["-c:a", "libmp3lame"],
-    "m4b": ["-c:a", "aac"],
-    "m4a": ["-c:a", "aac"],
-}
+from mamcrawler.demo import books
+from mamcrawler.demo.books import SAMPLE_RATE
+
+__all__ = ["SAMPLE_RATE", "audio_tools", "corrupt_tail", "make_audio", "make_book",
+           "make_cover", "skip_or_fail_without", "truncate_tail"]
 
 
 def skip_or_fail_without(binary: str) -> None:
@@ -56,33 +56,15 @@ def make_audio(path: str | Path, seconds: float, fmt: str | None = None, *,
                xing: bool = True) -> Path:
     """Write `seconds` of a sine tone (or pink noise) as mp3/m4b/m4a to `path`."""
     skip_or_fail_without("ffmpeg")
-    path = Path(path)
-    fmt = fmt or path.suffix.lstrip(".").lower()
-    if fmt not in _CODECS:
-        raise ValueError(f"make_audio makes {', '.join(_CODECS)}, not {fmt!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    source = (f"anoisesrc=d={seconds}:c=pink:r={SAMPLE_RATE}:a=0.2" if noise
-              else f"sine=frequency={tone_hz}:duration={seconds}:sample_rate={SAMPLE_RATE}")
-    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y", "-f", "lavfi",
-           "-i", source, "-ac", "1", *_CODECS[fmt], "-b:a", bitrate]
-    if fmt != "mp3" and faststart:
-        cmd += ["-movflags", "+faststart"]
-    if fmt == "mp3" and not xing:
-        cmd += ["-write_xing", "0"]
-    for key, value in (tags or {}).items():
-        cmd += ["-metadata", f"{key}={value}"]
-    cmd += ["-f", "ipod" if fmt == "m4b" else "mp3" if fmt == "mp3" else "mp4", str(path)]
-    subprocess.run(cmd, check=True, capture_output=True)
-    return path
+    return books.make_audio(path, seconds, fmt, tone_hz=tone_hz, bitrate=bitrate, noise=noise,
+                            tags=tags, faststart=faststart, xing=xing)
 
 
 def make_book(folder: str | Path, chapters: int = 3, seconds_each: float = 3.0,
               fmt: str = "mp3", **options: object) -> list[Path]:
     """A multi-file book: ``01 - Chapter 1.<fmt>`` ... in `folder`, each a different tone."""
-    folder = Path(folder)
-    return [make_audio(folder / f"{n:02d} - Chapter {n}.{fmt}", seconds_each, fmt,
-                       tone_hz=300 + 40 * n, **options)  # type: ignore[arg-type]
-            for n in range(1, chapters + 1)]
+    skip_or_fail_without("ffmpeg")
+    return books.make_book(folder, chapters, seconds_each, fmt, **options)
 
 
 def make_cover(path: str | Path) -> Path:
