@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mamcrawler.config import Settings
 from mamcrawler.demo import start_demo_tracker
+from mamcrawler.demo.world import DemoWorld
 from mamcrawler.jobs.context import JobContext
 from mamcrawler.jobs.scheduler import JobScheduler
 from mamcrawler.services.tracker import TrackerEndpoint
@@ -38,7 +39,24 @@ class Runtime:
     stoppers: list[Callable[[], None]] = field(default_factory=list)
 
     @classmethod
-    def build(cls, settings: Settings, *, upgrade_db: bool = True) -> Runtime:
+    def build(cls, settings: Settings, *, upgrade_db: bool = True,
+              demo_world: bool = False) -> Runtime:
+        """The runtime for `settings`. In demo mode `demo_world` (what `serve` asks for)
+        starts the full demo, a local swarm with generated books, instead of only the
+        tracker simulator; it falls back to the simulator alone when tools are missing."""
+        if not (demo_world and settings.is_demo):
+            return cls._build(settings, upgrade_db, None)
+        world = DemoWorld.start(settings)
+        try:
+            rt = cls._build(settings.model_copy(update=world.settings_update), upgrade_db, world)
+            world.welcome(rt.sessions, rt.scheduler)
+            return rt
+        except BaseException:
+            world.stop()
+            raise
+
+    @classmethod
+    def _build(cls, settings: Settings, upgrade_db: bool, world: DemoWorld | None) -> Runtime:
         engine = make_engine(settings.effective_database_url)
         if upgrade_db:
             migrate.upgrade(engine)
@@ -48,7 +66,10 @@ class Runtime:
             )
         sessions = make_session_factory(engine)
         tracker, stoppers = live_tracker(settings), []
-        if settings.is_demo:
+        if world is not None:
+            tracker = world.tracker
+            stoppers.append(world.stop)
+        elif settings.is_demo:
             tracker, stop = start_demo_tracker()
             stoppers.append(stop)
         ctx = JobContext(settings=settings, sessions=sessions, tracker=tracker)
