@@ -19,6 +19,9 @@ from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mamcrawler.domain.metadata_merge import parse_precedence
+from mamcrawler.domain.record_match import RecordMatchPolicy, parse_weights
+
 DEFAULT_ENV_FILE = ".env"
 
 # Default schedules (R2). A schedule is a 5-field crontab ("0 12 * * *") or "every <N>m|h|d".
@@ -258,6 +261,23 @@ class Settings(BaseSettings):
         description="seconds from the start of a book's first audio file to listen to, "
         "5-1800, e.g. 120")
 
+    # Metadata merge (R15, R17)
+    metadata_precedence: str = Field(
+        "", description="per-field source order replacing the built-in one for the fields "
+        "named, e.g. narrators=tags,tracker,audnexus;series_position=audnexus,tracker,folder "
+        "(fields: title subtitle authors narrators series series_position year publisher "
+        "isbn asin language duration_seconds description abridged); empty = built-in order")
+    metadata_match_weights: str = Field(
+        "", description="weights of the record match penalties replacing the built-in ones, "
+        "e.g. title=4,authors=3,duration=2 (penalties: title authors narrator duration "
+        "series_position language abridged); empty = built-in weights")
+    maintenance_recent_days: int = Field(
+        13, ge=1, le=365, description="metadata_maintenance re-checks books added in the last "
+        "this many days, 1-365, e.g. 13")
+    metadata_on_import: bool = Field(
+        True, description="true to look a newly imported book up in the metadata sources and "
+        "detect its narrator right away (R13); false leaves it to metadata_maintenance")
+
     # Retention (R1)
     retention_days: int = Field(30, ge=1, le=3650, description="days of history to keep, >= 1")
 
@@ -291,6 +311,18 @@ class Settings(BaseSettings):
                 "recover in and would flap between frozen and thawed"
             )
         return value
+
+    @field_validator("metadata_precedence")
+    @classmethod
+    def _precedence(cls, value: str) -> str:
+        parse_precedence(value)
+        return value.strip()
+
+    @field_validator("metadata_match_weights")
+    @classmethod
+    def _match_weights(cls, value: str) -> str:
+        RecordMatchPolicy.from_weights(parse_weights(value))
+        return value.strip()
 
     @field_validator("timezone")
     @classmethod
