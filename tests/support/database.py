@@ -120,10 +120,12 @@ def db_url(request, tmp_path) -> str:
 
 @pytest.fixture
 def make_settings(tmp_path):
-    """Settings for a test: no .env, data in tmp_path, not in demo mode unless asked."""
+    """Settings for a test: no .env, data in tmp_path, not in demo mode unless asked, and
+    no metadata lookup on import unless asked (its default sources are public hosts)."""
 
     def build(**overrides) -> Settings:
-        values = {"data_dir": tmp_path / "data", "api_key": API_KEY, "demo": False}
+        values = {"data_dir": tmp_path / "data", "api_key": API_KEY, "demo": False,
+                  "metadata_on_import": False}
         values.update(overrides)
         return load_settings(None, **values)
 
