@@ -80,7 +80,7 @@ def test_outcomes_are_recorded(runtime, extra_jobs):
 
 def test_unbuilt_jobs_never_pretend_to_work(runtime):
     ctx = runtime.scheduler.ctx
-    for name in ("acquisition", "completion", "metadata_drift"):
+    for name in ("acquisition", "completion", "category_sync"):
         result = run_job(ctx, name)
         assert result.outcome == "not_configured", name
 

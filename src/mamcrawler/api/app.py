@@ -11,7 +11,7 @@ from mamcrawler.runtime import Runtime
 
 from .deps import require_api_key
 from .envelope import install_error_handlers
-from .routers import account, acquisition, compliance, library, scheduler, system
+from .routers import account, acquisition, compliance, library, metadata, scheduler, system
 
 
 def create_app(rt: Runtime, *, start_scheduler: bool = True) -> FastAPI:
@@ -40,6 +40,7 @@ def create_app(rt: Runtime, *, start_scheduler: bool = True) -> FastAPI:
     # Summary routes first: "/api/series/completion" must not be read as a series id.
     for router in (library.summaries, acquisition.summaries, library.books, library.series,
                    library.authors, acquisition.wanted, acquisition.downloads,
-                   scheduler.router, system.router, account.router, compliance.router):
+                   metadata.router, scheduler.router, system.router, account.router,
+                   compliance.router):
         app.include_router(router, dependencies=protected)
     return app
