@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mamcrawler.services import retention, torrent_watch
+from mamcrawler.services import metadata_jobs, retention, torrent_watch
 from mamcrawler.store.db import session_scope
 
 from . import account_jobs, acquisition_jobs
@@ -57,9 +57,9 @@ for _spec in (
             _not_built("category sync")),
     JobSpec("completion", "find gaps in followed series and authors", _not_built("completion")),
     JobSpec("metadata_maintenance", "re-check books added in the last 13 days",
-            _not_built("metadata maintenance")),
+            metadata_jobs.maintenance_job),
     JobSpec("metadata_drift", "re-query sources for the whole library",
-            _not_built("metadata drift correction"), max_runtime_s=6 * 3600),
+            metadata_jobs.drift_job, max_runtime_s=6 * 3600),
     JobSpec("retention_cleanup", "delete history past retention", _retention_cleanup),
 ):
     register(_spec)

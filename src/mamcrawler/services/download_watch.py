@@ -32,6 +32,7 @@ from .library_import import (
     import_download,
     recover_incomplete,
 )
+from .metadata_jobs import full_scan_on_import
 
 log = logging.getLogger("mamcrawler.downloads")
 WATCHED = ("downloading", "verifying", "importing")
@@ -110,6 +111,7 @@ def finish(download_id: int, torrent: TorrentSnapshot, sessions, settings: Setti
         report.failed.append(f"{title}: {exc}")
         return
     report.imported.append(f"{title} (book {book_id})")
+    report.notes.extend(full_scan_on_import(sessions, settings, book_id))
 
 
 def _back_to(sessions, download_id: int, state: str, note: str) -> None:
