@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from typing import Annotated
 
@@ -59,11 +61,17 @@ def settings(**overrides) -> Settings:
     return result
 
 
-def _runtime(s: Settings):
+def _runtime(s: Settings, *, demo_world: bool = False):
     """The runtime for a command; brings the database schema up to date first."""
     from mamcrawler.runtime import Runtime
 
-    return Runtime.build(s)
+    return Runtime.build(s, demo_world=demo_world)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM ends `serve` as Ctrl-C does: uvicorn shuts down gracefully and then re-raises
+    the signal to this handler, so `finally` blocks run and the demo's processes stop."""
+    raise SystemExit(128 + signum)
 
 
 @app.command()
@@ -80,14 +88,18 @@ def serve(
     s = settings(**overrides)
     for warning in s.startup_warnings():
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-    rt = _runtime(s)
-    if rt.api_key_file:
-        console.print(f"API key: read it from [bold]{rt.api_key_file}[/bold] "
-                      "(set API_KEY to choose your own)")
-    console.print(f"MAMcrawler {__version__} on http://{s.host}:{s.port}  "
-                  f"(API docs at /docs{', DEMO MODE' if s.is_demo else ''})")
-    uvicorn.run(create_app(rt), host=s.host, port=s.port, log_config=None,
-                log_level=s.log_level.lower())
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    rt = _runtime(s, demo_world=True)
+    try:
+        if rt.api_key_file:
+            console.print(f"API key: read it from [bold]{rt.api_key_file}[/bold] "
+                          "(set API_KEY to choose your own)")
+        console.print(f"MAMcrawler {__version__} on http://{s.host}:{s.port}  "
+                      f"(API docs at /docs{', DEMO MODE' if s.is_demo else ''})")
+        uvicorn.run(create_app(rt), host=s.host, port=s.port, log_config=None,
+                    log_level=s.log_level.lower())
+    finally:
+        rt.close()
 
 
 @db_app.command("upgrade")
@@ -224,6 +236,64 @@ def want(
         line = f"{'added' if created else 'merged into'} wanted #{entry.id}: {entry.title}"
     console.print(line + (f" by {author}" if author else ""), highlight=False)
     rt.close()
+
+
+@app.command()
+def scan(
+    path: Annotated[str | None, typer.Argument(
+        help="the library folder (default LIBRARY_DIR)", show_default=False)] = None,
+) -> None:
+    """Scan a library folder: register its books, people, series and files (R13).
+
+    Unchanged files (same size and modification time) are not read again.
+    """
+    from mamcrawler.services.library_scan import LibraryScanError, scan_library
+    from mamcrawler.store import migrate
+    from mamcrawler.store.db import make_engine, make_session_factory
+
+    s = settings()
+    target = path or (str(s.library_dir) if s.library_dir else None)
+    if not target:
+        err.print("[red]no folder given and LIBRARY_DIR is not set[/red]")
+        raise typer.Exit(2)
+    # Only the database is needed: no Runtime, so demo mode starts no simulator for this.
+    engine = make_engine(s.effective_database_url)
+    migrate.upgrade(engine)
+    try:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total} books"), TimeElapsedColumn(),
+                      console=err, transient=True) as progress:
+            task = progress.add_task("scanning", total=None)
+            report = scan_library(target, make_session_factory(engine), progress=lambda
+                                  done, total, text: progress.update(
+                                      task, completed=done, total=total,
+                                      description=f"scanning: {text}"))
+    except LibraryScanError as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    _print_scan(report)
+
+
+def _print_scan(report) -> None:
+    table = Table("books found", "new", "changed", "unchanged", "missing", "unreadable files",
+                  "files read", title=f"library scan of {report.root}")
+    table.add_row(*(str(n) for n in (report.books_found, report.new, report.changed,
+                                      report.unchanged, len(report.missing),
+                                      len(report.unreadable), report.files_read)))
+    console.print(table)
+    console.print(f"{report.elapsed_s:.1f} s; {report.moved} moved folders; "
+                  f"{report.ignored} other files ignored", highlight=False)
+    for folder in report.missing:
+        console.print(f"[yellow]missing:[/yellow] {folder} (all files gone; book kept, "
+                      "flagged for review)", highlight=False, soft_wrap=True)
+    if report.unreadable:
+        unreadable = Table("unreadable file (in the library folder)", "reason",
+                           title_style="red", title="unreadable files")
+        for file, reason in report.unreadable:
+            unreadable.add_row(os.path.relpath(file, report.root), reason)
+        console.print(unreadable)
 
 
 @sim_app.command("tracker")
