@@ -24,6 +24,11 @@ from mamcrawler.store.db import make_engine, make_session_factory
 log = logging.getLogger("mamcrawler")
 
 
+# In the tracker-only demo nothing but the simulator is connected.
+DEMO_DETACHED = {"qb_host": None, "abs_url": None, "prowlarr_url": None, "library_dir": None,
+                 "download_dir": None}
+
+
 class DatabaseNotReady(Exception):
     """The database schema is older than this program."""
 
@@ -72,6 +77,8 @@ class Runtime:
         elif settings.is_demo:
             tracker, stop = start_demo_tracker()
             stoppers.append(stop)
+            # The simulator's torrents must never reach the person's real systems.
+            settings = settings.model_copy(update=DEMO_DETACHED)
         ctx = JobContext(settings=settings, sessions=sessions, tracker=tracker)
         scheduler = JobScheduler(ctx)
         key, key_file = api_key_for(settings)

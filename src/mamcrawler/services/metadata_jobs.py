@@ -187,14 +187,26 @@ def abs_client_of(ctx: Any) -> AbsClient | None:
     return ctx.clients.get(ABS_CLIENT, lambda: AbsClient(settings.abs_url, token))
 
 
+DEMO_NOTE = "not configured: demo mode never asks public metadata sources about made-up books"
+
+
+def _refuse_demo(ctx: Any) -> None:
+    if ctx.settings.is_demo:
+        from mamcrawler.jobs.context import JobNotConfigured
+
+        raise JobNotConfigured(DEMO_NOTE)
+
+
 def maintenance_job(ctx: Any) -> str:
     """The metadata_maintenance job."""
+    _refuse_demo(ctx)
     with open_tools(ctx.settings, abs_client=abs_client_of(ctx)) as tools:
         return maintenance(ctx.sessions, tools, ctx.clock(), ctx.progress).summary()
 
 
 def drift_job(ctx: Any) -> str:
     """The metadata_drift job."""
+    _refuse_demo(ctx)
     with open_tools(ctx.settings, abs_client=abs_client_of(ctx), listen=False) as tools:
         return drift(ctx.sessions, tools, ctx.progress).summary()
 
