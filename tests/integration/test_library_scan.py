@@ -250,6 +250,24 @@ def test_protected_fields_are_never_overwritten(runtime, make_library):
     assert book["authors"] == ["Someone Else"]  # not protected: follows the tags
 
 
+def test_a_protected_series_position_survives_retagging(runtime, make_library):
+    lib = make_library(20, odd_files=False)
+    scan_library(lib.root, runtime.sessions)
+    truth = next(t for t in lib.books if t.series and t.position and len(t.files) == 1)
+    folder = str(lib.root / truth.relpath)
+    with session_scope(runtime.sessions) as session:
+        book = session.scalars(select(Book).where(Book.library_path == folder)).one()
+        session.add(FieldSource(book_id=book.id, field="series_position", source="user",
+                                protected=True))
+    path = lib.root / truth.files[0]
+    write_tags(path, truth.format, {"album": truth.title, "artist": truth.authors[0],
+                                    "mvnm": truth.series, "mvin": "99"})
+    os.utime(path, (path.stat().st_atime, path.stat().st_mtime + 10))
+    scan_library(lib.root, runtime.sessions)
+    book = books_by_folder(runtime.sessions)[folder]
+    assert book["series"] == [{"name": truth.series, "position": truth.position}]
+
+
 def test_fields_set_by_another_source_are_left_to_the_merge(runtime, make_library):
     lib = make_library(20, odd_files=False)
     truth = next(t for t in lib.books if t.kind == "plain")

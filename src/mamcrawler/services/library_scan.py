@@ -461,6 +461,10 @@ def _create(session: Session, plan: _Plan, combined: Combined) -> Book:
     return library.create_book(session, fields)
 
 
+# Scan fields that also hold another field the merge and a person can protect separately.
+_PARTS = {"series": ("series_position",)}
+
+
 def _update(session: Session, book: Book, plan: _Plan, combined: Combined) -> None:
     """Write what the scan may write (see the module docstring), with corrections."""
     sources = {fs.field: fs for fs in session.scalars(
@@ -471,6 +475,8 @@ def _update(session: Session, book: Book, plan: _Plan, combined: Combined) -> No
         held = sources.get(name)
         if held is not None and (held.protected or held.source not in SCAN_SOURCES):
             continue
+        if any(sources[p].protected for p in _PARTS.get(name, ()) if p in sources):
+            continue  # the series carries its position: a protected position guards both
         if held is None and current.get(name) not in (None, "", []):
             continue  # set by someone else (the importer): the merge decides
         if held is None:
