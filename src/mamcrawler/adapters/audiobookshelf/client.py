@@ -14,8 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -28,6 +26,7 @@ from mamcrawler.adapters.audiobookshelf.errors import (
     AbsNotFound,
     AbsUnavailable,
 )
+from mamcrawler.adapters.http import parse_retry_after
 
 log = logging.getLogger(__name__)
 WATCH_TYPES = ("add", "unlink", "rename")
@@ -292,23 +291,6 @@ def parse_item(raw: Mapping[str, Any]) -> AbsItem:
                    series=series,
                    duration_s=float(duration) if isinstance(duration, int | float) else None,
                    asin=_text(meta.get("asin")), isbn=_text(meta.get("isbn")), raw=raw)
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (a number or an HTTP date), or None."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _names(value: object) -> tuple[str, ...]:

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from http.cookies import CookieError, SimpleCookie
 
@@ -19,6 +16,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from mamcrawler import USER_AGENT
+from mamcrawler.adapters.http import parse_retry_after
 from mamcrawler.adapters.mam.errors import (
     TrackerAuthError,
     TrackerBadResponse,
@@ -239,25 +237,6 @@ def rotated_cookie(set_cookie_headers: list[str]) -> str | None:
             continue
         return morsel.value
     return None
-
-
-def parse_retry_after(value: str | None, now: Callable[[], datetime] | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    current = now() if now else datetime.now(UTC)
-    return max(0.0, (when - current).total_seconds())
 
 
 def _is_html(response: httpx.Response) -> bool:

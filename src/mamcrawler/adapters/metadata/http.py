@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from mamcrawler import USER_AGENT
-from mamcrawler.adapters.audiobookshelf.client import parse_retry_after
+from mamcrawler.adapters.http import parse_retry_after
 from mamcrawler.adapters.mam.ratelimit import MinIntervalLimiter, shared_limiter
 from mamcrawler.adapters.metadata.errors import (
     MetadataAuthError,
