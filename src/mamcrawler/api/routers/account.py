@@ -60,20 +60,6 @@ class EventsOut(BaseModel):
     last_checked: datetime | None
 
 
-class ReportOut(BaseModel):
-    month: str
-    snapshots: int
-    ratio_min: float | None
-    ratio_max: float | None
-    vip_days: int
-    points_earned: float
-    points_spent: float
-    renewals: int
-    upload_credit_buys: int
-    emergencies: int
-    decisions: int
-
-
 @router.get("/api/system/vip/status", response_model=Envelope[VipStatusOut],
             summary="VIP state, points and whether renewal is on track")
 def vip_status(request: Request, session: DbSession):
@@ -109,7 +95,7 @@ def events(session: DbSession):
                         impact=impact, last_checked=snap.last_checked_at if snap else None))
 
 
-@router.get("/api/compliance/report", response_model=Envelope[ReportOut],
+@router.get("/api/compliance/report", response_model=Envelope[reports.MonthReport],
             summary="One month: ratio range, VIP days, points, renewals, emergencies")
 def compliance_report(session: DbSession, month: Annotated[
         str | None, Query(description="YYYY-MM; default the current month",
@@ -117,4 +103,4 @@ def compliance_report(session: DbSession, month: Annotated[
     month = month or datetime.now(UTC).strftime("%Y-%m")
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month) or month < "2000-01":
         raise ApiError(422, f"invalid request: month {month!r} must be YYYY-MM (2000-01 or later)")
-    return ok(ReportOut(**reports.month_report(session, month).__dict__))
+    return ok(reports.month_report(session, month))
