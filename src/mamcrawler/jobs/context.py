@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from mamcrawler.config import Settings
+from mamcrawler.policies import Policies
 from mamcrawler.services.tracker import TrackerEndpoint
 
 Progress = Callable[[int, int | None, str], None]
@@ -60,6 +61,11 @@ class JobContext:
     clients: ClientCache = field(default_factory=ClientCache)
     progress: Progress = _no_progress
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    policies: Policies = None  # type: ignore[assignment]  # built from settings when not given
+
+    def __post_init__(self) -> None:
+        if self.policies is None:
+            self.policies = Policies.from_settings(self.settings)
 
 
 class JobNotConfigured(Exception):

@@ -1,0 +1,56 @@
+"""Settings become policies once (DESIGN: one composition root).
+
+`Policies.from_settings` is the only place that turns settings into the frozen policy
+objects the pure decisions take; the runtime builds one `Policies` and hands it to every
+job, service and report, so a status page can never judge with other numbers than the
+job that acted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mamcrawler.config import Settings
+from mamcrawler.domain.integrity import IntegrityPolicy
+from mamcrawler.domain.rate import RatePolicy
+from mamcrawler.domain.ratio_guard import GuardPolicy
+from mamcrawler.domain.release_choice import ChoicePolicy
+from mamcrawler.domain.seeding import SeedingPolicy
+from mamcrawler.domain.vip_keeper import VipPolicy
+
+
+@dataclass(frozen=True)
+class Policies:
+    guard: GuardPolicy
+    seeding: SeedingPolicy
+    vip: VipPolicy
+    rate: RatePolicy
+    choice: ChoicePolicy
+    integrity: IntegrityPolicy
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policies:
+        return cls(
+            guard=GuardPolicy(
+                floor=settings.ratio_floor,
+                recovery=settings.ratio_recovery,
+                raised_upload_slots=settings.guard_upload_slots,
+            ),
+            seeding=SeedingPolicy(
+                min_seed_hours=settings.seed_min_hours,
+                window_days=settings.seed_window_days,
+                unsat_margin=settings.unsat_margin,
+            ),
+            vip=VipPolicy(
+                renew_threshold_days=settings.vip_renew_threshold_days,
+                points_reserve=settings.vip_points_reserve,
+                max_vip_days=settings.vip_max_days,
+                buy_when_not_vip=settings.vip_buy_when_not_vip,
+                cap_margin=settings.points_cap_margin,
+                emergency_target_ratio=settings.ratio_recovery,
+            ),
+            rate=RatePolicy(base_slots=settings.grab_slots, paid_slots=settings.paid_grab_slots),
+            choice=ChoicePolicy(wedges_enabled=settings.use_wedges),
+            integrity=IntegrityPolicy(
+                duration_tolerance_pct=settings.integrity_duration_tolerance_pct),
+        )
