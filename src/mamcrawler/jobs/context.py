@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from mamcrawler.config import Settings
 from mamcrawler.policies import Policies
+from mamcrawler.services.clients import ClientCache, JobNotConfigured
 from mamcrawler.services.tracker import TrackerEndpoint
 
 Progress = Callable[[int, int | None, str], None]
@@ -19,38 +18,6 @@ Progress = Callable[[int, int | None, str], None]
 
 def _no_progress(done: int, total: int | None, text: str) -> None:
     return None
-
-
-class ClientCache:
-    """Long-lived clients shared by the jobs of one process (e.g. a poller keeping its
-    incremental position between runs). Built on first use, closed at shutdown."""
-
-    def __init__(self) -> None:
-        self._items: dict[str, Any] = {}
-        self._lock = threading.Lock()
-
-    def get(self, name: str, factory: Callable[[], Any]) -> Any:
-        with self._lock:
-            if name not in self._items:
-                self._items[name] = factory()
-            return self._items[name]
-
-    def drop(self, name: str) -> None:
-        with self._lock:
-            item = self._items.pop(name, None)
-        _close(item)
-
-    def close(self) -> None:
-        with self._lock:
-            items, self._items = list(self._items.values()), {}
-        for item in items:
-            _close(item)
-
-
-def _close(item: Any) -> None:
-    close = getattr(item, "close", None)
-    if callable(close):
-        close()
 
 
 @dataclass
@@ -68,8 +35,4 @@ class JobContext:
             self.policies = Policies.from_settings(self.settings)
 
 
-class JobNotConfigured(Exception):
-    """The job has nothing it can do yet (its feature or its connection is not set up).
-
-    Recorded as outcome ``not_configured``, never as success.
-    """
+__all__ = ["ClientCache", "JobContext", "JobNotConfigured", "Progress"]

@@ -18,8 +18,8 @@ from mamcrawler.adapters.qbittorrent import TorrentClientError, base_url
 from mamcrawler.config import Settings, parse_schedule
 from mamcrawler.domain import ratio_guard, seeding
 from mamcrawler.domain.ratio_guard import PointsSnapshot, ratio_text
-from mamcrawler.jobs.context import ClientCache, JobNotConfigured
 from mamcrawler.services import guard_store, torrent_watch
+from mamcrawler.services.clients import ClientCache, JobNotConfigured
 from mamcrawler.services.torrent_store import GONE
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import (

@@ -192,7 +192,7 @@ DEMO_NOTE = "not configured: demo mode never asks public metadata sources about 
 
 def _refuse_demo(ctx: Any) -> None:
     if ctx.settings.is_demo:
-        from mamcrawler.jobs.context import JobNotConfigured
+        from mamcrawler.services.clients import JobNotConfigured
 
         raise JobNotConfigured(DEMO_NOTE)
 
