@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mamcrawler.config import Settings
+from mamcrawler.domain.acquisition import AcquisitionPolicies
 from mamcrawler.domain.integrity import IntegrityPolicy
 from mamcrawler.domain.rate import RatePolicy
 from mamcrawler.domain.ratio_guard import GuardPolicy
@@ -27,6 +28,10 @@ class Policies:
     rate: RatePolicy
     choice: ChoicePolicy
     integrity: IntegrityPolicy
+
+    @property
+    def acquisition(self) -> AcquisitionPolicies:
+        return AcquisitionPolicies(self.rate, self.choice, self.guard, self.seeding)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policies:

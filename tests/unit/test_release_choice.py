@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mamcrawler.domain import quality as q
+from mamcrawler.domain.freeness import AccountView, SiteEvent, freeness
 from mamcrawler.domain.matching import BookTarget, MatchWeights
-from mamcrawler.domain.ratio_guard import GuardPolicy, GuardState, is_free, may_grab
+from mamcrawler.domain.ratio_guard import GuardPolicy, GuardState, may_grab
 from mamcrawler.domain.records import Release
 from mamcrawler.domain.release_choice import (
     DEAD,
@@ -142,17 +143,54 @@ def test_free_beats_a_better_paid_release():
 @pytest.mark.parametrize(("account", "site_fl", "flags", "edition", "why"), [
     ("User", False, {"free": True}, FREE, "freeleech torrent"),
     ("User", False, {"personal_freeleech": True}, FREE, "personal freeleech"),
-    ("VIP", False, {"vip_free": True}, FREE, "VIP-free for a VIP account"),
+    ("VIP", False, {"vip_free": True}, FREE, "VIP-free while VIP lasts"),
     ("elite vip", False, {"vip_free": True}, FREE, "VIP-free"),
     ("Power User", False, {"vip_free": True}, PAID, "paid release affordable"),
     ("User", True, {}, FREE, "site-wide freeleech"),
     ("User", False, {}, PAID, "paid release affordable"),
 ])
 def test_cost_edition(account, site_fl, flags, edition, why):
-    ctx = ChoiceContext(account, site_freeleech=site_fl, upload_buffer_bytes=100 * GIB)
+    events = (SiteEvent("freeleech", ends=NOW + timedelta(days=1)),) if site_fl else ()
+    ctx = ChoiceContext(account, events=events, vip_until=NOW + timedelta(days=30), now=NOW,
+                        upload_buffer_bytes=100 * GIB)
     candidate = choose(TARGET, [rel(**flags)], ctx).candidates[0]
     assert candidate.edition == edition
     assert any(why in r for r in candidate.reasons)
+
+
+@pytest.mark.parametrize(("vip_until", "events", "flags", "edition", "why"), [
+    (NOW - timedelta(hours=2), (), {"vip_free": True}, PAID, "VIP expired"),
+    (None, (), {"vip_free": True}, PAID, "VIP expiry unknown"),
+    (NOW + timedelta(days=3), (SiteEvent("freeleech", ends=NOW - timedelta(hours=1)),), {},
+     PAID, "not free on the tracker now"),
+    (None, (SiteEvent("freeleech", starts=NOW + timedelta(hours=1)),), {}, PAID, "not free"),
+    (None, (SiteEvent("freeleech", ends=NOW + timedelta(hours=5)),), {}, FREE,
+     "site-wide freeleech (until"),
+    (None, (SiteEvent("freeleech"),), {"source": "prowlarr:MAM", "free": True}, PAID,
+     "cannot be verified"),
+])
+def test_time_bound_freeness_is_judged_at_now(vip_until, events, flags, edition, why):
+    # issue 9 cases 3 and 8: an ended event and a lapsed VIP no longer make anything free
+    ctx = ChoiceContext("VIP", vip_until=vip_until, events=events, now=NOW,
+                        upload_buffer_bytes=100 * GIB)
+    candidate = choose(TARGET, [rel(**flags)], ctx).candidates[0]
+    assert candidate.edition == edition
+    assert any(why in r for r in candidate.reasons), candidate.reasons
+
+
+def test_no_wedge_on_a_prowlarr_release_nor_while_frozen():
+    # issue 9 case 1: a non-free 2 GiB Prowlarr release was grabbed as a "wedge" while frozen
+    big = rel("big", size_bytes=2 * GIB, tags="128 kbps", source="prowlarr:MAM",
+              download_url="http://127.0.0.1/x")
+    frozen = GuardState(frozen=True, last_ratio=0.97)
+    ctx = ChoiceContext("User", wedges_available=3, guard_state=frozen,
+                        upload_buffer_bytes=100 * GIB, now=NOW)
+    choice = choose(TARGET, [big], ctx, ChoicePolicy(wedges_enabled=True))
+    assert choice.chosen is None and not choice.use_wedge
+    assert choice.candidates[0].edition == PAID
+    assert choice.candidates[0].rejection_codes == (RATIO,)
+    mam = replace(big, source="mam", download_url=None)
+    assert choose(TARGET, [mam], ctx).chosen is None  # frozen: a wedge might not take
 
 
 def test_wedge_only_on_large_paid_releases_with_wedges_left():
@@ -175,10 +213,16 @@ def test_wedge_only_on_large_paid_releases_with_wedges_left():
     assert choose(TARGET, [vip_free], ctx).candidates[0].edition == PAID  # not VIP: paid
 
 
-def test_wedge_allowed_while_frozen_paid_not():
+def test_neither_wedge_nor_paid_while_frozen():
+    # a wedge that does not take is a paid download: while frozen it is not risked
     big = rel("big", size_bytes=int(1.2 * GIB), tags="128 kbps")
-    ctx = ChoiceContext("User", wedges_available=1, guard_state=FROZEN)
-    assert choose(TARGET, [big], ctx).use_wedge
+    ctx = ChoiceContext("User", wedges_available=1, guard_state=FROZEN,
+                        upload_buffer_bytes=100 * GIB)
+    assert not choose(TARGET, [big], ctx).use_wedge
+    thawed = replace(ctx, guard_state=GuardState())
+    assert choose(TARGET, [big], thawed).use_wedge
+    poor = replace(thawed, upload_buffer_bytes=GIB)  # 1.2 GiB x 1.5 would not be covered
+    assert choose(TARGET, [big], poor).chosen is None
     no_wedges = ChoiceContext("User", guard_state=FROZEN, upload_buffer_bytes=100 * GIB)
     choice = choose(TARGET, [big], no_wedges)
     assert choice.chosen is None
@@ -439,7 +483,8 @@ def contexts(library=st.none() | st.none() | held):
     return st.builds(
         ChoiceContext,
         account_class=st.sampled_from(["VIP", "Elite VIP", "Power User", "User", ""]),
-        site_freeleech=rarely, wedges_available=st.sampled_from([0, 0, 1, 3]),
+        events=rarely.map(lambda on: (SiteEvent("freeleech"),) if on else ()),
+        vip_until=st.none() | moments, wedges_available=st.sampled_from([0, 0, 1, 3]),
         guard_state=st.builds(GuardState, frozen=st.booleans(),
                               last_ratio=st.none() | st.just(0.9)),
         upload_buffer_bytes=st.sampled_from([-GIB, 0, GIB, 3 * GIB, 100 * GIB]),
@@ -462,16 +507,22 @@ upgrade_batches = st.lists(plausible.map(lambda r: replace(r, free=True)) | junk
 PROPERTY = settings(max_examples=150, deadline=None)
 
 
+def is_free(release, ctx):
+    account = AccountView(ctx.account_class, ctx.vip_until)
+    now = ctx.now or datetime.max.replace(tzinfo=UTC)
+    return freeness(release, account, ctx.events, now).free
+
+
 @PROPERTY
 @given(targets, batches, contexts(), policies)
 def test_free_first_whenever_an_acceptable_free_release_exists(target, found, ctx, policy):
     # acceptability of one release does not depend on the others, so a lone choice tells it
-    acceptable_free = any(is_free(r, ctx.account_class, ctx.site_freeleech)
+    acceptable_free = any(is_free(r, ctx)
                           and choose(target, [r], ctx, policy).chosen for r in found)
     choice = choose(target, found, ctx, policy)
     if acceptable_free:
         assert choice.chosen is not None and choice.chosen.edition == FREE
-        assert is_free(choice.chosen.release, ctx.account_class, ctx.site_freeleech)
+        assert is_free(choice.chosen.release, ctx)
 
 
 @PROPERTY
@@ -517,9 +568,9 @@ def test_nothing_paid_while_frozen_and_paid_only_when_the_guard_allows(target, f
     chosen = choice.chosen
     if chosen is None:
         return
-    free = is_free(chosen.release, ctx.account_class, ctx.site_freeleech)
+    free = is_free(chosen.release, ctx)
     if ctx.guard_state.frozen:
-        assert free or choice.use_wedge
+        assert free and not choice.use_wedge  # a wedge that does not take would be paid
     if not free and not choice.use_wedge:
         assert chosen.edition == PAID
         assert may_grab(chosen.release, is_free=False, state=ctx.guard_state,
@@ -559,7 +610,7 @@ def test_wedges_never_on_free_releases_nor_without_wedges(target, found, ctx, po
     choice = choose(target, found, ctx, policy)
     for candidate in choice.candidates:
         if candidate.edition == WEDGE:
-            assert not is_free(candidate.release, ctx.account_class, ctx.site_freeleech)
+            assert not is_free(candidate.release, ctx)
             assert not candidate.release.vip_free
             assert ctx.wedges_available > 0 and policy.wedges_enabled
             assert candidate.release.size_bytes >= policy.wedge_min_size_bytes

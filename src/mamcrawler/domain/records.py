@@ -47,7 +47,7 @@ class Release:
 @dataclass(frozen=True)
 class SnatchBucket:
     name: str
-    count: int = 0
+    count: int | None = 0  # None: the tracker's count was missing or unreadable
     red: bool = False  # the tracker marks trouble (hit-and-run) in red
     size_bytes: int = 0
     limit: int | None = None  # only the "unsat" bucket carries a limit
@@ -70,9 +70,10 @@ class AccountStats:
     buckets: dict[str, SnatchBucket] = field(default_factory=dict)
 
     @property
-    def unsatisfied_count(self) -> int:
+    def unsatisfied_count(self) -> int | None:
+        """None when the tracker gave no readable count: unknown, never taken as 0."""
         bucket = self.buckets.get("unsat")
-        return bucket.count if bucket else 0
+        return bucket.count if bucket else None
 
     @property
     def unsatisfied_limit(self) -> int | None:

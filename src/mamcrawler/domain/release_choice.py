@@ -7,7 +7,9 @@ would cost ratio or a wedge (unless `pay_for_upgrades`), incomplete or absurd si
 the duration, too few seeders, a paid grab `ratio_guard.may_grab` refuses.
 
 Accepted candidates are ordered lexicographically, in SPEC order:
-1. cost: free (`ratio_guard.is_free`) < wedge-able (never VIP-free) < paid;
+1. cost: free (`freeness.freeness`: only what the tracker says, events while they run,
+   VIP-free while VIP lasts) < wedge-able (a tracker release that is not VIP-free and
+   would also be affordable paid, since a wedge that does not take is paid) < paid;
 2. right book: match grade, then preferred narrator (named < unknown < another), then
    unabridged before abridged (the grade alone, not the raw distance, so that small title
    noise does not outrank a better format);
@@ -27,6 +29,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from mamcrawler.domain import quality as q
+from mamcrawler.domain.freeness import (
+    TRACKER_SOURCE,
+    AccountView,
+    Freeness,
+    SiteEvent,
+    freeness,
+    utc,
+)
 from mamcrawler.domain.matching import (
     GRADES,
     MEDIUM,
@@ -38,7 +48,7 @@ from mamcrawler.domain.matching import (
     match,
 )
 from mamcrawler.domain.quality import HeldEdition, is_abridged, quality_of
-from mamcrawler.domain.ratio_guard import GuardPolicy, GuardState, is_free, may_grab
+from mamcrawler.domain.ratio_guard import GuardPolicy, GuardState, may_grab
 from mamcrawler.domain.records import Release
 
 FREE, WEDGE, PAID = "free", "wedge", "paid"
@@ -87,13 +97,16 @@ class ChoiceContext:
     reduced by paid downloads in progress and grabs queued earlier in the same run."""
 
     account_class: str
-    site_freeleech: bool = False
+    vip_until: datetime | None = None  # VIP-free counts only while VIP lasts
+    events: tuple[SiteEvent, ...] = ()  # site-wide events; only those running at `now` count
     wedges_available: int = 0
     guard_state: GuardState = GuardState()
     guard_policy: GuardPolicy = GuardPolicy()
     upload_buffer_bytes: int = 0
     library_copy: HeldEdition | None = None
-    now: datetime | None = None  # only for showing ages; ranking never reads a clock
+    # Events and VIP are judged at `now`; without it nothing time-bound counts as free.
+    # Ranking never reads a clock.
+    now: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +126,7 @@ class Candidate:
     bitrate_kbps: int | None
     replaces_library_copy: bool = False
     rank: int = 0  # 1-based position in Choice.candidates
+    freeness: Freeness | None = None  # why it is (not) free, and until when
 
     @property
     def release_id(self) -> str:
@@ -146,6 +160,8 @@ class _Assessment:
     quality: float
     edition: str
     size: q.SizeCheck
+    free: Freeness
+    paid_verdict: str
     rejections: list[tuple[str, str]] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
     replaces: bool = False
@@ -180,8 +196,8 @@ def _assess(target: BookTarget, release: Release, ctx: ChoiceContext,
         release=release,
         match=match(target, release, policy.weights, policy.thresholds),
         fmt=fmt, bitrate=bitrate, quality=quality_of(fmt, bitrate, policy.bitrate_cap_kbps),
-        edition=_edition(release, ctx, policy), size=size,
-        age_days=_age_days(release.added, ctx.now),
+        size=size, age_days=_age_days(release.added, ctx.now),
+        **_edition(release, ctx, policy),
     )
     for check in (_check_cost, _check_match, _check_format, _check_size, _check_seeders,
                   _check_library):
@@ -195,46 +211,47 @@ def _assess(target: BookTarget, release: Release, ctx: ChoiceContext,
 def _age_days(added: datetime | None, now: datetime | None) -> float | None:
     if added is None or now is None:
         return None
-    return round((_utc(now) - _utc(added)).total_seconds() / 86400, 2)
+    return round((utc(now) - utc(added)).total_seconds() / 86400, 2)
 
 
-def _utc(moment: datetime) -> datetime:
-    # records keep UTC; a naive value means UTC, never the machine's local time
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+_NEVER = datetime.max.replace(tzinfo=UTC)  # without `now`, time-bound freeness has ended
 
 
-def _edition(release: Release, ctx: ChoiceContext, policy: ChoicePolicy) -> str:
-    if is_free(release, ctx.account_class, ctx.site_freeleech):
-        return FREE
-    # reference/mam-api.md: never a wedge on a VIP-free release, even for a non-VIP account
-    wedge_ok = policy.wedges_enabled and ctx.wedges_available > 0 and not release.vip_free
+def _edition(release: Release, ctx: ChoiceContext, policy: ChoicePolicy) -> dict:
+    """FREE, WEDGE or PAID with the freeness and the paid verdict behind it.
+
+    A wedge only on a tracker release (reference/mam-api.md: never on a VIP-free one) that
+    the guard would also let through paid: if the wedge does not take, it is paid.
+    """
+    free = freeness(release, AccountView(ctx.account_class, ctx.vip_until), ctx.events,
+                    ctx.now or _NEVER)
+    if free.free:
+        return {"edition": FREE, "free": free, "paid_verdict": ""}
+    verdict = may_grab(release, is_free=False, state=ctx.guard_state,
+                       account_upload_buffer_bytes=ctx.upload_buffer_bytes,
+                       policy=ctx.guard_policy)
+    wedge_ok = (policy.wedges_enabled and ctx.wedges_available > 0 and not release.vip_free
+                and release.source == TRACKER_SOURCE and verdict.allowed)
     if wedge_ok and release.size_bytes >= max(policy.wedge_min_size_bytes, 1):
-        return WEDGE
-    return PAID
+        return {"edition": WEDGE, "free": free, "paid_verdict": verdict.reason}
+    rejection = "" if verdict.allowed else verdict.reason
+    return {"edition": PAID, "free": free, "paid_verdict": verdict.reason,
+            "rejections": [(RATIO, rejection)] if rejection else []}
 
 
 def _check_cost(a: _Assessment, ctx: ChoiceContext, policy: ChoicePolicy) -> None:
     release = a.release
     if a.edition == FREE:
-        a.facts.append(f"free: {_free_why(release, ctx)}")
+        a.facts.append(f"free: {a.free.reason}")
     elif a.edition == WEDGE:
         a.facts.append(
             f"wedge: paid release of {q.size_text(release.size_bytes)} ≥ "
-            f"{q.size_text(policy.wedge_min_size_bytes)}, {ctx.wedges_available} wedges left")
+            f"{q.size_text(policy.wedge_min_size_bytes)}, {ctx.wedges_available} wedges left; "
+            f"{a.paid_verdict} (in case the wedge does not take)")
     else:
-        verdict = may_grab(release, is_free=False, state=ctx.guard_state,
-                           account_upload_buffer_bytes=ctx.upload_buffer_bytes,
-                           policy=ctx.guard_policy)
-        if verdict.allowed:
-            a.facts.append(verdict.reason)
-        else:
-            a.rejections.append((RATIO, verdict.reason))
-
-
-def _free_why(release: Release, ctx: ChoiceContext) -> str:
-    named = ((ctx.site_freeleech, "site-wide freeleech"), (release.free, "freeleech torrent"),
-             (release.personal_freeleech, "personal freeleech"))
-    return next((why for on, why in named if on), f"VIP-free for a {ctx.account_class} account")
+        a.facts.append(a.free.reason)
+        if not a.rejections:
+            a.facts.append(a.paid_verdict)
 
 
 def _check_match(a: _Assessment, ctx: ChoiceContext, policy: ChoicePolicy) -> None:
@@ -297,7 +314,7 @@ def _check_library(a: _Assessment, ctx: ChoiceContext, policy: ChoicePolicy) -> 
 def _rank_key(a: _Assessment) -> tuple:
     """Sort key in `_KEY_NAMES` order; smaller is better."""
     release = a.release
-    added = _utc(release.added) if release.added else None
+    added = utc(release.added) if release.added else None
     return (
         1 if a.rejections else 0,
         _COST_TIER[a.edition],
@@ -332,7 +349,7 @@ def _candidates(assessed: list[_Assessment]) -> tuple[Candidate, ...]:
             score_breakdown=_breakdown(a, rank), quality_score=a.quality, match=a.match,
             format=a.fmt, bitrate_kbps=a.bitrate,
             replaces_library_copy=a.replaces and not a.rejections,
-            rank=rank,
+            rank=rank, freeness=a.free,
         ))
     return tuple(out)
 

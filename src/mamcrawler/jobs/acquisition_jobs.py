@@ -29,9 +29,10 @@ def prowlarr_client(ctx: JobContext) -> ProwlarrClient | None:
 
 
 def acquisition_job(ctx: JobContext) -> str:
-    paths = acquisition.Paths(tracker=tracker_client(ctx), qbit=qbit_commands(ctx),
+    ports = acquisition.Ports(tracker=tracker_client(ctx), torrents=qbit_commands(ctx),
                               prowlarr=prowlarr_client(ctx))
-    return acquisition.run(paths, ctx.sessions, ctx.settings, ctx.clock())
+    return acquisition.run(ports, ctx.sessions, ctx.settings, ctx.policies.acquisition,
+                           ctx.clock())
 
 
 def abs_client(ctx: JobContext) -> AbsClient | None:

@@ -1,106 +1,130 @@
-"""The acquisition job (R7-R10): wanted books → search → choose → grab, within the rate.
+"""The acquisition job (R6-R10): wanted books → search → plan → grab → read back.
 
-Every grab passes the pure gates: the release choice (which calls the ratio guard's
-`may_grab` for anything paid), the rate's free and paid budgets, and the seeding-duty
-capacity. A failed grab is retried after 1, 3 and 7 days, then abandoned and tallied.
+The decisions are `domain.acquisition.plan_run`'s; this module gathers what it needs
+(account, events, guard, downloads in flight, search results), carries out its actions
+in order and checks what happened. A wedge grab is read back from the tracker: only a
+torrent the tracker now shows as personal freeleech is recorded `wedge`; otherwise it is
+recorded `paid`, wedges pause, and the remaining books are planned again with that cost
+counted. A failed grab is retried after 1, 3 and 7 days, then abandoned and tallied.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mamcrawler.adapters.mam import MamClient, TrackerError
+from mamcrawler.adapters.mam import TrackerError
 from mamcrawler.adapters.prowlarr import ProwlarrClient, ProwlarrError
-from mamcrawler.adapters.qbittorrent import QbitClient, TorrentClientError
+from mamcrawler.adapters.qbittorrent import TorrentClientError
 from mamcrawler.adapters.qbittorrent.errors import TorrentAlreadyPresent
 from mamcrawler.config import Settings
-from mamcrawler.domain import rate, retry
-from mamcrawler.domain.matching import BookTarget, grade_rank
-from mamcrawler.domain.quality import HeldEdition
-from mamcrawler.domain.records import AccountStats, Release
-from mamcrawler.domain.release_choice import (
-    DUPLICATE,
-    PAID,
-    Candidate,
-    Choice,
-    ChoiceContext,
-    ChoicePolicy,
-    candidates_as_json,
-    choose,
+from mamcrawler.domain.acquisition import (
+    AcquisitionPolicies,
+    AddVipPending,
+    BookSearch,
+    Done,
+    Grab,
+    InFlight,
+    SearchFailed,
+    Situation,
+    Wait,
+    budget,
+    plan_run,
 )
-from mamcrawler.domain.text import book_key
+from mamcrawler.domain.freeness import AccountView, Freeness
+from mamcrawler.domain.matching import BookTarget
+from mamcrawler.domain.records import AccountStats, Release
+from mamcrawler.domain.release_choice import PAID, WEDGE, candidates_as_json
+from mamcrawler.domain.states import ACTIVE_DOWNLOADS, DownloadState, WantedStatus
 from mamcrawler.store.db import session_scope
-from mamcrawler.store.models import Book, Download, FailedAttempt, VipPending, WantedBook
+from mamcrawler.store.models import Download, VipPending, WantedBook
 from mamcrawler.torrentfile import BencodeError
 
-from . import guard_store, rules
+from . import guard_store, retry_store
+from .acquisition_inputs import held_edition, in_flight, site_events
+from .ports import TorrentClient, Tracker
 from .search import SearchRequest, search
 
 log = logging.getLogger("mamcrawler.acquisition")
-ACTIVE = ("grabbing", "downloading", "verifying", "importing")
+ACTIVE = tuple(ACTIVE_DOWNLOADS)
 RESEARCH_AFTER = timedelta(hours=24)  # a book with no acceptable release is searched daily
 GRAB_ERRORS = (TrackerError, ProwlarrError, TorrentClientError, BencodeError)
 
 
 @dataclass
-class Budget:
-    free: int
-    paid: int
-    upload_buffer: int
-    reason: str
-    grabbed: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Paths:
+class Ports:
     """The outside systems one run uses."""
 
-    tracker: MamClient
-    qbit: QbitClient
+    tracker: Tracker
+    torrents: TorrentClient
     prowlarr: ProwlarrClient | None = None
 
 
-def run(paths: Paths, sessions, settings: Settings, now: datetime) -> str:
+@dataclass
+class RunReport:
+    searched: int = 0
+    grabbed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self, reason: str) -> str:
+        text = f"{self.searched} searched, {len(self.grabbed)} grabbed"
+        if self.grabbed:
+            text += ": " + "; ".join(self.grabbed)
+        if self.failed:
+            text += f"; {len(self.failed)} grab(s) failed: " + "; ".join(self.failed)
+        return "; ".join([text, *self.notes, reason])
+
+
+def run(ports: Ports, sessions, settings: Settings, policies: AcquisitionPolicies,
+        now: datetime) -> str:
     """One acquisition run; returns a one-line summary."""
-    stats = paths.tracker.account_stats()
+    stats = ports.tracker.account_stats()
+    events = site_events(ports.tracker)
     with session_scope(sessions) as session:
         guard_store.record_snapshot(session, stats, now, upload_rate_bps=None)
-        session.flush()
-        budget = plan_budget(session, settings, stats)
-        due = due_wanted(session, now, settings.acquisition_max_searches)
-    searched = 0
-    for wanted_id in due:
-        if budget.free <= 0 and budget.paid <= 0:
+        situation = _situation(session, stats, events, now,
+                               in_flight(session, ports.torrents, settings, stats, events, now))
+        start = budget(situation, policies)
+        due = [] if start.free + start.paid == 0 else due_wanted(
+            session, now, settings.acquisition_max_searches)
+    report = RunReport()
+    books = [_search(ports, sessions, wanted_id, now, report) for wanted_id in due]
+    while books:
+        plan = plan_run(books, situation, policies)
+        deviated = None
+        for index, action in enumerate(plan.actions):
+            deviated = _carry_out(ports, sessions, settings, action, now, report)
+            if deviated is not None:
+                books = books[index + 1:]
+                situation = _after(situation, deviated)
+                break
+        if deviated is None:
             break
-        searched += 1
-        acquire_one(paths, sessions, settings, stats, budget, wanted_id, now)
-    return (f"{searched} searched, {len(budget.grabbed)} grabbed"
-            f"{': ' + '; '.join(budget.grabbed) if budget.grabbed else ''}; {budget.reason}")
+    return report.summary(start.reason)
 
 
-def plan_budget(session: Session, settings: Settings, stats: AccountStats) -> Budget:
-    """This run's free and paid grab budgets (R6), net of downloads already active."""
-    guard = guard_store.current_guard(session)
-    snapshot = rules.latest(session)
-    capacity = guard_store.seeding_capacity(session, settings)
-    active = dict(session.execute(select(Download.edition, func.count()).where(
-        Download.state.in_(ACTIVE)).group_by(Download.edition)).all())
-    slots = rate.slots(
-        rate.RatePolicy(base_slots=settings.grab_slots, paid_slots=settings.paid_grab_slots),
-        freeleech_event=bool(snapshot and snapshot.freeleech_active),
-        bonus_event=bool(snapshot and snapshot.bonus_active),
-        guard_frozen=guard.frozen, seeding_capacity=capacity)
-    in_flight_paid = session.scalar(select(func.coalesce(func.sum(Download.size_bytes), 0))
-                                    .where(Download.state.in_(ACTIVE), Download.edition == PAID))
-    buffer = (guard_store.upload_buffer(session, settings) or 0) - int(in_flight_paid or 0)
-    free = max(0, slots.free - active.get("free", 0) - active.get("wedge", 0))
-    paid = max(0, slots.paid - active.get(PAID, 0))
-    return Budget(free, paid, buffer, f"slots: {slots.reason}; {sum(active.values())} active")
+def _situation(session: Session, stats: AccountStats, events, now: datetime,
+               flying: tuple[InFlight, ...]) -> Situation:
+    return Situation(
+        account=AccountView(stats.class_name, stats.vip_until),
+        uploaded_bytes=stats.uploaded_bytes, downloaded_bytes=stats.downloaded_bytes,
+        wedges=stats.wedges, unsatisfied_count=stats.unsatisfied_count,
+        unsatisfied_limit=stats.unsatisfied_limit, guard=guard_store.current_guard(session),
+        now=now, events=events, in_flight=flying)
+
+
+def _after(situation: Situation, grab: InFlight) -> Situation:
+    """The situation once a grab came out other than planned (a wedge that did not take):
+    it is in flight as it really is, and wedges pause."""
+    return replace(situation, in_flight=(*situation.in_flight, grab),
+                   grabs_this_run=situation.grabs_this_run + 1, wedges_trusted=False,
+                   wedges=max(0, situation.wedges - 1))
 
 
 def due_wanted(session: Session, now: datetime, limit: int) -> list[int]:
@@ -111,13 +135,13 @@ def due_wanted(session: Session, now: datetime, limit: int) -> list[int]:
     """
     busy = select(Download.wanted_id).where(Download.state.in_(ACTIVE),
                                             Download.wanted_id.is_not(None))
-    waiting = select(Download.wanted_id).where(Download.state == "failed",
+    waiting = select(Download.wanted_id).where(Download.state == DownloadState.FAILED,
                                                Download.next_retry_at > now,
                                                Download.wanted_id.is_not(None))
     stale = now - RESEARCH_AFTER
     rows = session.scalars(
         select(WantedBook.id).where(
-            WantedBook.status == "wanted", WantedBook.id.not_in(busy),
+            WantedBook.status == WantedStatus.WANTED, WantedBook.id.not_in(busy),
             WantedBook.id.not_in(waiting),
             (WantedBook.last_searched_at.is_(None)) | (WantedBook.last_searched_at < stale))
         .order_by(WantedBook.priority.desc(), WantedBook.id).limit(limit))
@@ -131,21 +155,6 @@ def target_of(item: WantedBook) -> BookTarget:
         series_position=item.position, expected_duration_s=item.expected_duration_seconds)
 
 
-def held_edition(session: Session, item: WantedBook) -> tuple[Book | None, HeldEdition | None]:
-    """The library's copy of the wanted book, if it has one."""
-    book = session.get(Book, item.book_id) if item.book_id else None
-    if book is None:
-        key = book_key(item.title, item.author)
-        for candidate in session.scalars(select(Book).where(Book.library_path.is_not(None))):
-            first = candidate.authors[0].author.name if candidate.authors else None
-            if book_key(candidate.title, first) == key:
-                book = candidate
-                break
-    if book is None:
-        return None, None
-    return book, HeldEdition(book.format, book.bitrate_kbps)
-
-
 def failed_release_ids(session: Session, wanted_id: int) -> set[str]:
     """Releases of this book that already failed integrity: never chosen again."""
     rows = session.scalars(select(Download.release_id).where(
@@ -153,157 +162,151 @@ def failed_release_ids(session: Session, wanted_id: int) -> set[str]:
     return {r for r in rows if r}
 
 
-def acquire_one(paths: Paths, sessions, settings: Settings, stats: AccountStats,
-                budget: Budget, wanted_id: int, now: datetime) -> None:
+def _search(ports: Ports, sessions, wanted_id: int, now: datetime,
+            report: RunReport) -> BookSearch:
     with session_scope(sessions) as session:
         item = session.get(WantedBook, wanted_id)
-        item.status, item.last_searched_at = "searching", now
+        item.status, item.last_searched_at = WantedStatus.SEARCHING, now
         request, target = SearchRequest(item.title, item.author), target_of(item)
-    found = search(request, paths.tracker, paths.prowlarr)
+    found = search(request, ports.tracker, ports.prowlarr)
+    report.searched += 1
     with session_scope(sessions) as session:
         item = session.get(WantedBook, wanted_id)
-        item.status = "wanted"
+        item.status = WantedStatus.WANTED
         if found.all_failed:
-            item.last_searched_at = None  # not a real search: try again next run
-            item.note = "search failed: " + "; ".join(f"{k}: {v}" for k, v in found.errors.items())
-            return
+            error = "; ".join(f"{k}: {v}" for k, v in found.errors.items())
+            return BookSearch(wanted_id, target, search_error=error)
         excluded = failed_release_ids(session, wanted_id)
-        releases = [r for r in found.releases if r.id not in excluded]
-        book, held = held_edition(session, item)
-        snapshot = rules.latest(session)
-        ctx = ChoiceContext(
-            account_class=stats.class_name,
-            site_freeleech=bool(snapshot and snapshot.freeleech_active),
-            wedges_available=stats.wedges if settings.use_wedges else 0,
-            guard_state=guard_store.current_guard(session),
-            guard_policy=guard_store.guard_policy(settings),
-            upload_buffer_bytes=budget.upload_buffer, library_copy=held, now=now)
-        choice = choose(target, releases, ctx, ChoicePolicy(wedges_enabled=settings.use_wedges))
-        item.note = choice.reason
-        if choice.chosen is None:
-            _no_choice(session, item, choice, held)
-            return
-        if not _fits_budget(choice.chosen, budget, item):
-            return
-        download = _record_download(session, item, choice, book)
+        releases = tuple(r for r in found.releases if r.id not in excluded)
+        _, held = held_edition(session, item)
+        return BookSearch(wanted_id, target, releases, held)
+
+
+def _carry_out(ports: Ports, sessions, settings: Settings, action, now: datetime,
+               report: RunReport) -> InFlight | None:
+    """Do one planned action; returns the grab as it really is when it differs from the
+    plan (the caller plans the rest again), else None."""
+    with session_scope(sessions) as session:
+        item = session.get(WantedBook, action.wanted_id)
+        if isinstance(action, SearchFailed):
+            item.last_searched_at = None  # not a real search: try again next run
+            item.note = action.reason
+            return None
+        item.note = action.reason
+        if isinstance(action, Wait):
+            return None
+        if isinstance(action, Done):
+            item.status = WantedStatus.DONE
+            return None
+        if isinstance(action, AddVipPending):
+            _add_vip_pending(session, item, action)
+            return None
+        assert isinstance(action, Grab)
+        book, _ = held_edition(session, item)
+        download = _record_download(session, item, action, book)
         session.flush()
-        download_id, release = download.id, choice.chosen.release
-    _grab(paths, sessions, settings, budget, download_id, release, choice.use_wedge, now)
+        download_id = download.id
+    return _grab(ports, sessions, settings, download_id, action, now, report)
 
 
-def _no_choice(session: Session, item: WantedBook, choice: Choice,
-               held: HeldEdition | None) -> None:
-    """Nothing to grab: done when the library copy is as good, VIP-pending when only the
-    ratio stood in the way, otherwise wait for the next search."""
-    if held is not None and any(_right_book(c) and DUPLICATE in c.rejection_codes
-                                for c in choice.candidates):
-        item.status = "done"
-        return
-    refused = _paid_refused(choice)
-    if refused is not None:
-        exists = session.scalar(select(VipPending).where(
-            VipPending.release_id == refused.release_id))
-        if exists is None:
-            session.add(VipPending(release_id=refused.release_id, title=item.title,
-                                   author=item.author, size_bytes=refused.release.size_bytes,
-                                   reason="; ".join(refused.rejections), wanted_id=item.id))
+def _add_vip_pending(session: Session, item: WantedBook, action: AddVipPending) -> None:
+    exists = session.scalar(select(VipPending).where(
+        VipPending.release_id == action.release.id))
+    if exists is None:
+        session.add(VipPending(release_id=action.release.id, title=item.title,
+                               author=item.author, size_bytes=action.release.size_bytes,
+                               reason=action.pending_reason, wanted_id=item.id))
 
 
-def _right_book(candidate: Candidate) -> bool:
-    return grade_rank(candidate.match.grade) <= grade_rank("medium")
-
-
-def _paid_refused(choice: Choice) -> Candidate | None:
-    """The best candidate that is the right book and was refused only for costing ratio."""
-    for candidate in choice.candidates:
-        if (candidate.edition == PAID and _right_book(candidate) and not candidate.accepted
-                and len(candidate.rejections) == 1):
-            return candidate
-    return None
-
-
-def _fits_budget(chosen: Candidate, budget: Budget, item: WantedBook) -> bool:
-    if chosen.edition == PAID:
-        if budget.paid <= 0:
-            item.note = f"{item.note}; waiting: no paid slot this run ({budget.reason})"
-            return False
-        budget.paid -= 1
-        budget.upload_buffer -= chosen.release.size_bytes
-        return True
-    if budget.free <= 0:
-        item.note = f"{item.note}; waiting: no free slot this run ({budget.reason})"
-        return False
-    budget.free -= 1
-    return True
-
-
-def _record_download(session: Session, item: WantedBook, choice: Choice,
-                     book: Book | None) -> Download:
-    chosen, release = choice.chosen, choice.chosen.release
+def _record_download(session: Session, item: WantedBook, grab: Grab, book) -> Download:
+    chosen, release = grab.candidate, grab.release
     download = Download(
         wanted_id=item.id, title=item.title, author=item.author, release_id=release.id,
-        release_title=release.title, release_source=release.source, state="grabbing",
-        reason=choice.reason, quality_score=chosen.quality_score,
-        score_breakdown=dict(chosen.score_breakdown), candidates=candidates_as_json(choice),
-        edition=chosen.edition, size_bytes=release.size_bytes,
-        release_info=release_info(release, chosen),
+        release_title=release.title, release_source=release.source,
+        state=DownloadState.GRABBING, reason=grab.reason, quality_score=chosen.quality_score,
+        score_breakdown=dict(chosen.score_breakdown),
+        candidates=candidates_as_json(grab.choice), edition=chosen.edition,
+        size_bytes=release.size_bytes, release_info=release_info(release, chosen),
         replaces_book_id=book.id if book is not None and chosen.replaces_library_copy else None)
     session.add(download)
-    item.status = "queued"
+    item.status = WantedStatus.QUEUED
     return download
 
 
-def release_info(release: Release, chosen: Candidate) -> dict:
-    """What filing needs later: people, series, format (JSON-ready)."""
+def release_info(release: Release, chosen) -> dict:
+    """What filing needs later (people, series, format) and what its cost rests on
+    (the tracker's free flags, so a later run can tell whether it may still cost ratio)."""
+    free: Freeness | None = chosen.freeness
     return {"authors": list(release.authors), "narrators": list(release.narrators),
             "series": [{"name": s.name, "position": s.position} for s in release.series],
             "format": chosen.format, "bitrate_kbps": chosen.bitrate_kbps,
-            "category": release.category_name, "language": release.language}
+            "category": release.category_name, "language": release.language,
+            "cost": {"source": release.source, "free": release.free,
+                     "personal_freeleech": release.personal_freeleech,
+                     "vip_free": release.vip_free,
+                     "reason": free.reason if free else None}}
 
 
-def _grab(paths: Paths, sessions, settings: Settings, budget: Budget, download_id: int,
-          release: Release, use_wedge: bool, now: datetime) -> None:
+def _grab(ports: Ports, sessions, settings: Settings, download_id: int, grab: Grab,
+          now: datetime, report: RunReport) -> InFlight | None:
+    release, use_wedge = grab.release, grab.use_wedge
     try:
         if release.source == "mam":
-            data = paths.tracker.download_torrent(release.id, use_wedge=use_wedge)
-        elif paths.prowlarr is not None and release.download_url:
-            data = paths.prowlarr.download_torrent(release.download_url)
+            data = ports.tracker.download_torrent(release.id, use_wedge=use_wedge)
+        elif ports.prowlarr is not None and release.download_url:
+            data = ports.prowlarr.download_torrent(release.download_url)
         else:
             raise ProwlarrError(f"no way to download {release.source} release {release.id}")
         try:
-            info_hash = paths.qbit.add_torrent(
+            info_hash = ports.torrents.add_torrent(
                 data, category=settings.qb_category or None, tags=("mamcrawler",),
                 save_path=str(settings.download_dir) if settings.download_dir else None)
         except TorrentAlreadyPresent as exc:
             info_hash = exc.info_hash
     except GRAB_ERRORS as exc:
-        _grab_failed(sessions, download_id, f"{type(exc).__name__}: {exc}", now)
-        return
+        error = f"{type(exc).__name__}: {exc}"
+        retry_store.grab_failed(sessions, download_id, error, now)
+        report.failed.append(f"{release.title}: {error}")
+        # A wedge whose answer was lost may have been spent: stop trusting wedges this run.
+        return _unverified(release) if use_wedge else None
+    edition, note = grab.candidate.edition, ""
+    if use_wedge:
+        edition, note = _verify_wedge(ports.tracker, release)
     with session_scope(sessions) as session:
         download = session.get(Download, download_id)
-        download.info_hash, download.state = info_hash, "downloading"
-        session.get(WantedBook, download.wanted_id).status = "downloading"
-    budget.grabbed.append(f"{release.title} ({'wedge' if use_wedge else release.source})")
-    log.info("grabbed %s (%s)", release.title, info_hash)
+        download.info_hash, download.state = info_hash, DownloadState.DOWNLOADING
+        download.edition = edition
+        if edition == WEDGE:  # from now on its cost rests on the personal freeleech
+            info = dict(download.release_info or {})
+            info["cost"] = {**info.get("cost", {}), "personal_freeleech": True}
+            download.release_info = info
+        if note:
+            download.reason = f"{download.reason}; {note}"
+        session.get(WantedBook, download.wanted_id).status = WantedStatus.DOWNLOADING
+    report.grabbed.append(f"{release.title} ({edition if use_wedge else release.source})")
+    log.info("grabbed %s (%s)%s", release.title, info_hash, f"; {note}" if note else "")
+    if use_wedge and edition != WEDGE:
+        report.notes.append(f"{release.title}: {note}")
+        return _unverified(release)
+    return None
 
 
-def _grab_failed(sessions, download_id: int, error: str, now: datetime) -> None:
-    """Record a failed grab and when to try again (R10), or abandon after the last try."""
-    with session_scope(sessions) as session:
-        download = session.get(Download, download_id)
-        before = session.scalar(select(func.count()).select_from(Download).where(
-            Download.wanted_id == download.wanted_id, Download.id != download.id,
-            Download.state.in_(("failed", "abandoned")), Download.integrity_state != "failed"))
-        decision = retry.after_failure(before or 0, now)
-        download.error, download.retries = error, decision.attempts
-        item = session.get(WantedBook, download.wanted_id)
-        session.add(FailedAttempt(download_id=download.id, title=download.title,
-                                  author=download.author, release_id=download.release_id,
-                                  stage="grab", reason=error, attempts=decision.attempts, at=now))
-        if decision.abandoned:
-            download.state, item.status = "abandoned", "abandoned"
-        else:
-            download.state, download.next_retry_at = "failed", decision.retry_at
-            item.status = "wanted"
-        item.note = f"grab failed: {error}; {decision.reason}"
-    log.warning("grab of download %s failed: %s (%s)", download_id, error, decision.reason)
+def _verify_wedge(tracker: Tracker, release: Release) -> tuple[str, str]:
+    """Read the torrent back: did the wedge make it personal freeleech?"""
+    try:
+        now_seen = tracker.release(release.id, release.title)
+    except TrackerError as exc:
+        return PAID, f"wedge not verified (tracker read failed: {exc}); counted paid"
+    if now_seen is not None and now_seen.personal_freeleech:
+        return WEDGE, "wedge verified: the tracker shows it personal freeleech"
+    seen = "not found" if now_seen is None else "not personal freeleech"
+    log.warning("wedge on %s did not verifiably take (%s): counted paid", release.title, seen)
+    return PAID, f"wedge not verified (the tracker shows it {seen}); counted paid"
+
+
+def _unverified(release: Release) -> InFlight:
+    paid = Freeness(False, "wedge not verified: counted paid")
+    return InFlight(PAID, release.size_bytes, release.size_bytes, paid)
+
+
+__all__: Sequence[str] = ("Ports", "run", "due_wanted", "target_of", "release_info")

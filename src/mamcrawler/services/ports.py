@@ -21,7 +21,7 @@ class Tracker(Protocol):
 
     def search(self, query: SearchQuery) -> list[Release]: ...
 
-    def release(self, torrent_id: str) -> Release | None:
+    def release(self, torrent_id: str, title: str) -> Release | None:
         """The release with this id as the tracker shows it now (None: not found)."""
         ...
 

@@ -120,6 +120,14 @@ class MamClient:
         """The releases of one search page; [] when nothing matches."""
         return self.search_page(query).releases
 
+    def release(self, torrent_id: int | str, title: str) -> Release | None:
+        """The release `torrent_id` as the tracker shows it now (its free flags included),
+        found by searching its title; None when the search does not list it."""
+        tid = str(_positive_int(torrent_id, "torrent id"))
+        words = " ".join(title.replace('"', " ").split())[:200]
+        query = SearchQuery(text=words, fields=("title",), per_page=100)
+        return next((r for r in self.search(query) if r.id == tid), None)
+
     def download_torrent(self, torrent_id: int | str, *, use_wedge: bool = False) -> bytes:
         """The .torrent file of `torrent_id`, checked to be a real bencoded torrent.
 

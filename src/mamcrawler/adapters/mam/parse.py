@@ -120,11 +120,18 @@ def _bucket(key: str, raw: dict) -> SnatchBucket:
     limit = to_int(raw.get("limit")) if raw.get("limit") not in (None, "") else None
     return SnatchBucket(
         name=key,
-        count=to_int(raw.get("count")) or 0,
+        count=_count(raw.get("count")),
         red=to_flag(raw.get("red")),
         size_bytes=parse_size(raw.get("size")) or 0,
         limit=limit,
     )
+
+
+def _count(value: object) -> int | None:
+    """A bucket's count; None when it is missing or unreadable (null, "n/a", negative),
+    which the acquisition side treats as unknown, never as 0."""
+    count = to_int(value)
+    return count if count is not None and count >= 0 else None
 
 
 def parse_search_page(payload: object) -> SearchPage:
