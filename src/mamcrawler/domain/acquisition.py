@@ -22,7 +22,7 @@ whole runs and sequences of runs):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -230,6 +230,51 @@ def plan_run(books: Sequence[BookSearch], situation: Situation,
     return RunPlan(actions, start, replace(start, free=left.free, paid=left.paid,
                                            buffer_bytes=left.buffer, wedges=left.wedges,
                                            capacity=left.capacity))
+
+
+def run_plans(books: Sequence[BookSearch], situation: Situation,
+              policies: AcquisitionPolicies,
+              act: Callable[[Action], InFlight | None]) -> list[RunPlan]:
+    """Plan, carry out through `act`, and plan again when an outcome differs from the plan.
+
+    `act` (the shell) does one action and returns None when it went as planned, or the
+    grab as it really is (a wedge that did not take: paid) — then the books not yet acted
+    on are planned again with that grab counted, wedges paused. Returns every plan made.
+    """
+    plans: list[RunPlan] = []
+    remaining = list(books)
+    while remaining:
+        plan = plan_run(remaining, situation, policies)
+        plans.append(plan)
+        for index, action in enumerate(plan.actions):
+            deviated = act(action)
+            if deviated is not None:
+                remaining = remaining[index + 1:]
+                situation = after_deviation(situation, plan, index, deviated)
+                break
+        else:
+            break
+    return plans
+
+
+def after_deviation(situation: Situation, plan: RunPlan, index: int,
+                    grab: InFlight) -> Situation:
+    """The situation once action `index` of `plan` came out as `grab` instead: the grabs
+    before it went as planned, it is in flight as it really is, and wedges pause."""
+    done = [a for a in plan.actions[:index] if isinstance(a, Grab)]
+    flying = tuple(_as_planned(g) for g in done) + (grab,)
+    wedges_spent = sum(1 for g in done if g.use_wedge) + 1
+    return replace(situation, in_flight=situation.in_flight + flying,
+                   grabs_this_run=situation.grabs_this_run + len(flying),
+                   wedges=max(0, situation.wedges - wedges_spent), wedges_trusted=False)
+
+
+def _as_planned(grab: Grab) -> InFlight:
+    size = max(grab.release.size_bytes, 0)
+    free = grab.candidate.freeness or Freeness(False, "unknown")
+    if grab.use_wedge:  # verified: personal freeleech, which can end
+        free = Freeness(True, "personal freeleech (wedge)", True, None)
+    return InFlight(grab.candidate.edition, size, size, free)
 
 
 @dataclass

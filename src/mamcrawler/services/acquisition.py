@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -34,7 +34,7 @@ from mamcrawler.domain.acquisition import (
     Situation,
     Wait,
     budget,
-    plan_run,
+    run_plans,
 )
 from mamcrawler.domain.freeness import AccountView, Freeness
 from mamcrawler.domain.matching import BookTarget
@@ -95,17 +95,8 @@ def run(ports: Ports, sessions, settings: Settings, policies: AcquisitionPolicie
             session, now, settings.acquisition_max_searches)
     report = RunReport()
     books = [_search(ports, sessions, wanted_id, now, report) for wanted_id in due]
-    while books:
-        plan = plan_run(books, situation, policies)
-        deviated = None
-        for index, action in enumerate(plan.actions):
-            deviated = _carry_out(ports, sessions, settings, action, now, report)
-            if deviated is not None:
-                books = books[index + 1:]
-                situation = _after(situation, deviated)
-                break
-        if deviated is None:
-            break
+    run_plans(books, situation, policies,
+              lambda action: _carry_out(ports, sessions, settings, action, now, report))
     return report.summary(start.reason)
 
 
@@ -117,14 +108,6 @@ def _situation(session: Session, stats: AccountStats, events, now: datetime,
         wedges=stats.wedges, unsatisfied_count=stats.unsatisfied_count,
         unsatisfied_limit=stats.unsatisfied_limit, guard=guard_store.current_guard(session),
         now=now, events=events, in_flight=flying)
-
-
-def _after(situation: Situation, grab: InFlight) -> Situation:
-    """The situation once a grab came out other than planned (a wedge that did not take):
-    it is in flight as it really is, and wedges pause."""
-    return replace(situation, in_flight=(*situation.in_flight, grab),
-                   grabs_this_run=situation.grabs_this_run + 1, wedges_trusted=False,
-                   wedges=max(0, situation.wedges - 1))
 
 
 def due_wanted(session: Session, now: datetime, limit: int) -> list[int]:
