@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -46,7 +46,7 @@ from mamcrawler.store.models import Download, VipPending, WantedBook
 from mamcrawler.torrentfile import BencodeError
 
 from . import guard_store, retry_store
-from .acquisition_inputs import held_edition, in_flight, site_events
+from .acquisition_inputs import held_edition, in_flight, site_events, wedge_failed_recently
 from .ports import TorrentClient, Tracker
 from .search import SearchRequest, search
 
@@ -90,6 +90,7 @@ def run(ports: Ports, sessions, settings: Settings, policies: AcquisitionPolicie
         guard_store.record_snapshot(session, stats, now, upload_rate_bps=None)
         situation = _situation(session, stats, events, now,
                                in_flight(session, ports.torrents, settings, stats, events, now))
+        situation = replace(situation, wedges_trusted=not wedge_failed_recently(session, now))
         start = budget(situation, policies)
         due = [] if start.free + start.paid == 0 else due_wanted(
             session, now, settings.acquisition_max_searches)
@@ -259,9 +260,10 @@ def _grab(ports: Ports, sessions, settings: Settings, download_id: int, grab: Gr
         download = session.get(Download, download_id)
         download.info_hash, download.state = info_hash, DownloadState.DOWNLOADING
         download.edition = edition
-        if edition == WEDGE:  # from now on its cost rests on the personal freeleech
+        if use_wedge:  # from now on its cost rests on what the read-back showed
             info = dict(download.release_info or {})
-            info["cost"] = {**info.get("cost", {}), "personal_freeleech": True}
+            info["cost"] = {**info.get("cost", {}), "personal_freeleech": edition == WEDGE,
+                            "wedge_unverified": edition != WEDGE}
             download.release_info = info
         if note:
             download.reason = f"{download.reason}; {note}"

@@ -4,7 +4,7 @@ the downloads in flight with what they may still cost, and the site's events."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +28,17 @@ def site_events(tracker: Tracker) -> tuple[SiteEvent, ...]:
     """The site's events now, each with its end (the client never raises for these)."""
     events = tracker.site_events()
     return tuple(SiteEvent(e.kind, ends=e.ends) for e in events.events if e.active)
+
+
+WEDGE_DISTRUST = timedelta(days=7)
+
+
+def wedge_failed_recently(session: Session, now: datetime) -> bool:
+    """True when a wedge grab of the last week did not verifiably take: wedges stay
+    paused until then (the site may have changed how wedges work)."""
+    rows = session.scalars(select(Download.release_info).where(
+        Download.created_at >= now - WEDGE_DISTRUST, Download.release_source == "mam"))
+    return any(((info or {}).get("cost") or {}).get("wedge_unverified") for info in rows)
 
 
 def held_edition(session: Session, item: WantedBook) -> tuple[Book | None, HeldEdition | None]:
