@@ -214,6 +214,18 @@ def test_stats_without_snatch_summary_have_no_buckets() -> None:
     payload = {k: v for k, v in _stats("flat").items() if not isinstance(v, dict)}
     stats = parse_account_stats(payload)
     assert stats.buckets == {} and stats.unsatisfied_limit is None
+    assert stats.unsatisfied_count is None  # unknown, never 0
+
+
+@pytest.mark.parametrize("unsat", [{"limit": 150}, {"count": None, "limit": 150},
+                                   {"count": "n/a", "limit": 150}, {"count": -3, "limit": 150},
+                                   {"count": "inf", "limit": 150}])
+def test_an_unreadable_unsatisfied_count_is_unknown_not_zero(unsat: dict) -> None:
+    # issue 9 case 5: these were read as 0, giving a capacity of 140 instead of none
+    payload = _stats("nested")
+    payload["snatch_summary"] = {**payload["snatch_summary"], "unsat": unsat}
+    stats = parse_account_stats(payload)
+    assert stats.unsatisfied_count is None and stats.unsatisfied_limit == 150
 
 
 def test_reference_search_result() -> None:
