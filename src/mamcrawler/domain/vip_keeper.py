@@ -29,8 +29,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import ClassVar
 
-from mamcrawler.domain.decision import Action
 from mamcrawler.domain.records import AccountStats
 
 BUY_VIP = "buy_vip"
@@ -102,10 +102,43 @@ def _norm(class_name: str) -> str:
 
 
 @dataclass(frozen=True)
+class BuyVip:
+    """Buy `weeks` of VIP for `cost` points; `days_after` is the VIP left afterwards."""
+
+    weeks: int
+    cost: int
+    days_after: float
+    reason: str
+    kind: ClassVar[str] = BUY_VIP
+
+    @property
+    def params(self) -> dict[str, float]:
+        """The numbers to record with the decision."""
+        return {"weeks": self.weeks, "cost": self.cost, "days_after": self.days_after}
+
+
+@dataclass(frozen=True)
+class BuyUploadCredit:
+    """Buy `gb` GB of upload credit for `cost` points."""
+
+    gb: int
+    cost: int
+    reason: str
+    kind: ClassVar[str] = BUY_UPLOAD_CREDIT
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {"gb": self.gb, "cost": self.cost}
+
+
+Purchase = BuyVip | BuyUploadCredit
+
+
+@dataclass(frozen=True)
 class VipDecision:
     """What to buy now (in order), why, and whether the person must be told."""
 
-    actions: tuple[Action, ...]
+    actions: tuple[Purchase, ...]
     reasons: tuple[str, ...]
     attention: bool  # VIP is at risk and the keeper cannot fix it on its own
 
@@ -125,7 +158,7 @@ def decide(
     blocks a renewal. `now` and `account.vip_until` are UTC.
     """
     vip_action, vip_reason, attention = _renewal(account, policy, now, ratio_emergency)
-    points_left = account.bonus_points - (vip_action.params["cost"] if vip_action else 0)
+    points_left = account.bonus_points - (vip_action.cost if vip_action else 0)
     upload_action, upload_reason = _upload_credit(
         account, policy, points_left, _keep_back(account.class_name, policy), ratio_emergency
     )
@@ -135,7 +168,7 @@ def decide(
 
 def _renewal(
     account: AccountStats, policy: VipPolicy, now: datetime, ratio_emergency: bool
-) -> tuple[Action | None, str, bool]:
+) -> tuple[BuyVip | None, str, bool]:
     cls = account.class_name
     if policy.is_permanent(cls):
         return None, f"class {cls} keeps VIP-equivalent status for good; no renewal needed", False
@@ -170,7 +203,7 @@ def _renewal_buy(
     due: str,
     policy: VipPolicy,
     ratio_emergency: bool,
-) -> tuple[Action | None, str, bool]:
+) -> tuple[BuyVip | None, str, bool]:
     room_weeks = (timedelta(days=policy.max_vip_days) - remaining) // WEEK
     spare = points - policy.points_reserve
     affordable_weeks = math.floor(spare / policy.cost_per_week) if spare > 0 else 0
@@ -194,8 +227,7 @@ def _renewal_buy(
         reason += f"; {room_weeks} week(s) would fit but points allow {weeks}"
     if ratio_emergency:
         reason += "; ratio emergency does not block VIP renewal"
-    params = {"weeks": weeks, "cost": cost, "days_after": days_after / DAY}
-    return Action(BUY_VIP, reason, params), reason, False
+    return BuyVip(weeks, cost, days_after / DAY, reason), reason, False
 
 
 def _keep_back(class_name: str, policy: VipPolicy) -> int:
@@ -210,7 +242,7 @@ def _upload_credit(
     points: float,
     keep_back: int,
     ratio_emergency: bool,
-) -> tuple[Action | None, str]:
+) -> tuple[BuyUploadCredit | None, str]:
     spare = points - keep_back
     spare_gb = math.floor(spare / policy.upload_credit_cost_per_gb) if spare > 0 else 0
     spend_level = policy.points_cap - policy.cap_margin
@@ -241,7 +273,7 @@ def _upload_credit(
         f"{why}: buy {gb} GB upload credit for {cost:,} points "
         f"({points:,.0f} → {points - cost:,.0f}, {keep_back:,} kept back)"
     )
-    return Action(BUY_UPLOAD_CREDIT, reason, {"gb": gb, "cost": cost}), reason
+    return BuyUploadCredit(gb, cost, reason), reason
 
 
 def _shortfall_bytes(account: AccountStats, target_ratio: float) -> int:
@@ -272,7 +304,7 @@ class PurchaseOutcome:
 
 
 def purchase_outcome(
-    action: Action, before: AccountStats, after: AccountStats
+    action: Purchase, before: AccountStats, after: AccountStats
 ) -> PurchaseOutcome:
     """Judge from the account read before the purchase and re-read after it.
 
@@ -281,11 +313,13 @@ def purchase_outcome(
     and bytes seeded in between make exact matches unreliable). Mixed signals are UNCLEAR:
     the shell must not repeat, and the next daily decision starts from fresh numbers.
     """
-    cost = action.params["cost"]
+    if not isinstance(action, BuyVip | BuyUploadCredit):
+        raise TypeError(f"not a purchase: {action!r}")
+    cost = action.cost
     points_drop = before.bonus_points - after.bonus_points
     paid = points_drop >= cost / 2
     points = f"points {before.bonus_points:,.0f} → {after.bonus_points:,.0f} (cost {cost:,})"
-    if action.kind == BUY_VIP:
+    if isinstance(action, BuyVip):
         extended = after.vip_until is not None and (
             before.vip_until is None or after.vip_until > before.vip_until
         )
@@ -295,14 +329,12 @@ def purchase_outcome(
         if not paid:
             return PurchaseOutcome(NOT_APPLIED, f"VIP buy did not happen: {vip}, {points}")
         return PurchaseOutcome(UNCLEAR, f"VIP buy unclear, points fell but {vip}; {points}")
-    if action.kind == BUY_UPLOAD_CREDIT:
-        credit = action.params["gb"] * GIB
-        gained = after.uploaded_bytes - before.uploaded_bytes
-        credited = gained >= credit / 2
-        upload = f"uploaded +{gained / GIB:,.2f} GiB (bought {action.params['gb']} GB)"
-        if paid and credited:
-            return PurchaseOutcome(APPLIED, f"upload credit went through: {upload}, {points}")
-        if not paid and not credited:
-            return PurchaseOutcome(NOT_APPLIED, f"upload credit did not happen: {upload}, {points}")
-        return PurchaseOutcome(UNCLEAR, f"upload credit unclear: {upload}, {points}")
-    raise ValueError(f"not a purchase: {action.kind}")
+    credit = action.gb * GIB
+    gained = after.uploaded_bytes - before.uploaded_bytes
+    credited = gained >= credit / 2
+    upload = f"uploaded +{gained / GIB:,.2f} GiB (bought {action.gb} GB)"
+    if paid and credited:
+        return PurchaseOutcome(APPLIED, f"upload credit went through: {upload}, {points}")
+    if not paid and not credited:
+        return PurchaseOutcome(NOT_APPLIED, f"upload credit did not happen: {upload}, {points}")
+    return PurchaseOutcome(UNCLEAR, f"upload credit unclear: {upload}, {points}")

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from mamcrawler.adapters.mam import MamClient, SearchQuery, TrackerError, TrackerPurchaseUncertain
 from mamcrawler.config import Settings
 from mamcrawler.domain import ratio_guard, vip_keeper
-from mamcrawler.domain.decision import Action
 from mamcrawler.domain.records import AccountStats
+from mamcrawler.domain.vip_keeper import BuyUploadCredit, BuyVip, Purchase
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import AccountDecision, VipPending
 
@@ -22,16 +22,6 @@ from . import guard_store, rules
 from .wanted import add_wanted
 
 log = logging.getLogger("mamcrawler.account")
-
-
-def vip_policy(settings: Settings) -> vip_keeper.VipPolicy:
-    return vip_keeper.VipPolicy(
-        renew_threshold_days=settings.vip_renew_threshold_days,
-        points_reserve=settings.vip_points_reserve,
-        max_vip_days=settings.vip_max_days,
-        buy_when_not_vip=settings.vip_buy_when_not_vip,
-        cap_margin=settings.points_cap_margin,
-    )
 
 
 def ratio_emergency(session: Session, stats: AccountStats, settings: Settings,
@@ -44,21 +34,32 @@ def ratio_emergency(session: Session, stats: AccountStats, settings: Settings,
 
 @dataclass(frozen=True)
 class PurchaseRecord:
-    action: Action
+    action: Purchase
     outcome: str  # done, failed, applied, not_applied, unclear
     detail: str
 
 
-def carry_out(client: MamClient, actions: tuple[Action, ...], before: AccountStats,
+def _send(client: MamClient, action: Purchase):
+    if isinstance(action, BuyVip):
+        return client.buy_vip(action.weeks)
+    if isinstance(action, BuyUploadCredit):
+        return client.buy_upload_credit(action.gb)
+    raise TypeError(f"the VIP keeper asked for an unknown purchase: {action!r}")
+
+
+def carry_out(client: MamClient, actions: tuple[Purchase, ...], before: AccountStats,
               ) -> list[PurchaseRecord]:
-    """Buy in order; stop at the first failure or lost answer. Never repeats a purchase."""
+    """Buy in order; stop at the first failure or lost answer. Never repeats a purchase.
+
+    An action of an unknown type is a programming error: TypeError before anything is bought.
+    """
+    for action in actions:
+        if not isinstance(action, BuyVip | BuyUploadCredit):
+            raise TypeError(f"the VIP keeper asked for an unknown purchase: {action!r}")
     done: list[PurchaseRecord] = []
     for action in actions:
         try:
-            if action.kind == vip_keeper.BUY_VIP:
-                result = client.buy_vip(int(action.params["weeks"]))
-            else:
-                result = client.buy_upload_credit(int(action.params["gb"]))
+            result = _send(client, action)
             done.append(PurchaseRecord(action, "done", f"{result.points_left} points left"))
         except TrackerPurchaseUncertain as exc:
             # The answer was lost: read the account back to learn what happened.
@@ -90,7 +91,7 @@ def record_decision(session: Session, decision: vip_keeper.VipDecision,
             at=now, kind="vip_keeper", action=action.kind, reason=action.reason,
             outcome=purchase.outcome if purchase else "not_attempted",
             points_before=stats.bonus_points,
-            details={**dict(action.params), "detail": purchase.detail if purchase else
+            details={**action.params, "detail": purchase.detail if purchase else
                      "an earlier purchase in this run did not complete",
                      "attention": decision.attention}))
 
@@ -117,13 +118,13 @@ def walk_vip_pending(session: Session, client: MamClient, stats: AccountStats,
 
 
 def account_check(client: MamClient, sessions: sessionmaker[Session], settings: Settings,
-                  now: datetime) -> str:
+                  vip: vip_keeper.VipPolicy, now: datetime) -> str:
     """The whole daily check; returns a one-line summary."""
     stats = client.account_stats()
     with session_scope(sessions) as session:
         guard_store.record_snapshot(session, stats, now, upload_rate_bps=None)
         emergency = ratio_emergency(session, stats, settings, now)
-    decision = vip_keeper.decide(stats, vip_policy(settings), now, ratio_emergency=emergency)
+    decision = vip_keeper.decide(stats, vip, now, ratio_emergency=emergency)
     purchases = carry_out(client, decision.actions, stats)
     events = client.site_events()
     with session_scope(sessions) as session:

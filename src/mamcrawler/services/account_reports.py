@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from mamcrawler.config import Settings
 from mamcrawler.domain import rate, vip_keeper
 from mamcrawler.domain.ratio_guard import PointsSnapshot, points_flow
+from mamcrawler.policies import Policies
 from mamcrawler.store.models import AccountDecision, AccountSnapshot, RatioGuardEvent, RulesSnapshot
 
 from . import guard_store
-from .account import vip_policy
 
 STALE_AFTER = timedelta(days=2)  # the check runs daily; older data is itself a warning
 BOUGHT = ("done", vip_keeper.APPLIED)
@@ -60,7 +60,7 @@ class VipStatus:
 
 
 def vip_status(session: Session, settings: Settings, now: datetime) -> VipStatus:
-    policy = vip_policy(settings)
+    policy = Policies.from_settings(settings).vip
     snap = guard_store.latest_snapshot(session)
     if snap is None:
         return VipStatus(False, None, None, None, False, None, None,
