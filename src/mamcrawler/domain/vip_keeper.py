@@ -155,8 +155,13 @@ def decide(
     Promises: VIP is bought in whole weeks (at least one), only when due, never past
     `max_vip_days` from `now`; purchases never take points below `points_reserve`; upload
     credit also leaves the points for the next full renewal. A ratio emergency never
-    blocks a renewal. `now` and `account.vip_until` are UTC.
+    blocks a renewal. `now` and `account.vip_until` are UTC. Points that are not a finite
+    number of at least zero are unreadable: nothing is bought and the person is told.
     """
+    if not (math.isfinite(account.bonus_points) and account.bonus_points >= 0):
+        return VipDecision((), (
+            f"points unreadable ({account.bonus_points!r}): nothing bought until the "
+            "tracker reports a real number",), True)
     vip_action, vip_reason, attention = _renewal(account, policy, now, ratio_emergency)
     points_left = account.bonus_points - (vip_action.cost if vip_action else 0)
     upload_action, upload_reason = _upload_credit(
