@@ -1,6 +1,6 @@
 """The daily account check against the tracker simulator over HTTP (R3, R6)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -161,3 +161,54 @@ def test_vip_pending_release_that_turned_free_becomes_wanted(tracked, tracker_si
         [wanted] = s.scalars(select(WantedBook)).all()
         assert (wanted.title, wanted.source) == ("The Quiet Lighthouse", "vip_pending")
         assert s.scalars(select(VipPending)).one().status == "wanted"
+
+
+def vip_buys(rt) -> list[AccountDecision]:
+    return [d for d in decisions(rt) if d.action == "buy_vip"]
+
+
+def test_a_vip_buy_the_tracker_does_not_show_yet_is_not_bought_again(tracked, tracker_sim):
+    # The site takes the points at once but its VIP expiry does not move (yet), and its
+    # store would let VIP grow past 90 days: only the keeper's own record stops a second buy.
+    tracker_sim.control.account(class_name="Power User", vip_days=20, points=40_000,
+                                vip_lag_s=None, store_max_vip_days=400)
+    rt = tracked()
+    assert check(rt).outcome == "success"
+    second = check(rt)
+    assert second.outcome == "success", second.error
+    state = tracker_sim.control.state()
+    assert [p["type"] for p in state["purchases"]] == ["VIP"]
+    actual = datetime.fromisoformat(state["account"]["vip_until_actual"]).replace(tzinfo=UTC)
+    assert actual - datetime.now(UTC) <= timedelta(days=90)
+    [buy] = vip_buys(rt)
+    assert buy.details["expected_vip_until"]
+    last = decisions(rt)[-1]
+    assert last.action == "none" and "not yet shown" in last.reason, last.reason
+    assert last.details["attention"] is False  # minutes late is normal, not yet a worry
+    assert "not yet shown" in second.summary
+
+    # The site catches up: the purchase shows, and the keeper judges from it again.
+    tracker_sim.control.account(vip_until=state["account"]["vip_until_actual"])
+    assert check(rt).outcome == "success"
+    last = decisions(rt)[-1]
+    assert last.action == "none" and "not yet shown" not in last.reason
+    assert "> renewal threshold" in last.reason
+    assert len(tracker_sim.control.state()["purchases"]) == 1
+
+
+def test_a_purchase_is_recorded_even_when_the_rest_of_the_check_fails(
+        tracked, tracker_sim, monkeypatch):
+    from mamcrawler.services import account
+
+    def broken_refresh(*args, **kwargs):
+        raise RuntimeError("rules store broken")
+
+    monkeypatch.setattr(account.rules, "refresh", broken_refresh)
+    tracker_sim.control.account(class_name="Power User", vip_days=20, points=40_000,
+                                vip_lag_s=None)
+    rt = tracked()
+    assert check(rt).outcome == "failed"
+    [buy] = vip_buys(rt)
+    assert buy.outcome == "done"  # so the next run knows VIP was bought
+    check(rt)
+    assert len(tracker_sim.control.state()["purchases"]) == 1

@@ -8,18 +8,15 @@ from hypothesis import strategies as st
 from mamcrawler.domain.decision import Action
 from mamcrawler.domain.records import AccountStats
 from mamcrawler.domain.vip_keeper import (
-    APPLIED,
     BUY_UPLOAD_CREDIT,
     BUY_VIP,
     GIB,
-    NOT_APPLIED,
-    UNCLEAR,
     BuyUploadCredit,
     BuyVip,
     VipPolicy,
     decide,
-    purchase_outcome,
 )
+from mamcrawler.domain.vip_purchase import APPLIED, NOT_APPLIED, UNCLEAR, purchase_outcome
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
 POLICY = VipPolicy()

@@ -19,8 +19,13 @@ Class rules (assumptions, all policy fields; names compare case-insensitively):
 
 The decision is pure: account snapshot, policy and `now` in; actions with reasons out.
 The shell carries the actions out in order and stops at the first that fails or whose
-answer is lost; `purchase_outcome` then tells from a fresh account read whether it went
-through, so a purchase is never repeated blindly.
+answer is lost; `vip_purchase.purchase_outcome` then tells from a fresh account read
+whether it went through, so a purchase is never repeated blindly.
+
+The tracker may show a VIP purchase in `vip_until` late, or never. So the keeper is
+given its own recent VIP purchases (`VipPurchase`, from the shell's records): while one
+is not shown yet it buys no more VIP (the purchase counts towards `max_vip_days` until the
+VIP it bought would have ended), and after `reflect_grace_hours` it asks for attention.
 """
 
 from __future__ import annotations
@@ -35,10 +40,6 @@ from mamcrawler.domain.records import AccountStats
 
 BUY_VIP = "buy_vip"
 BUY_UPLOAD_CREDIT = "buy_upload_credit"
-
-APPLIED = "applied"
-NOT_APPLIED = "not_applied"
-UNCLEAR = "unclear"
 
 GIB = 2**30  # the store's "GB" is taken as GiB, the unit the site shows traffic in
 WEEK = timedelta(weeks=1)
@@ -62,6 +63,7 @@ class VipPolicy:
     upload_credit_cost_per_gb: int = 500
     max_upload_gb_per_buy: int = 100
     buy_when_not_vip: bool = False
+    reflect_grace_hours: float = 12  # a VIP buy not shown in vip_until after this: attention
     emergency_upload_credit: bool = True  # in a ratio emergency, buy credit to recover
     emergency_target_ratio: float = 1.05  # keep equal to the ratio guard's recovery level
     buy_classes: frozenset[str] = field(
@@ -84,6 +86,8 @@ class VipPolicy:
             raise ValueError("reserve, cap margin and upload limit must not be negative")
         if not 0 <= self.renew_threshold_days or self.max_vip_days < 7:
             raise ValueError("threshold must be >= 0 and the VIP maximum at least a week")
+        if not 0 <= self.reflect_grace_hours:
+            raise ValueError("the grace for a purchase to show must not be negative")
 
     def may_buy(self, class_name: str) -> bool:
         return _norm(class_name) in self.buy_classes and not self.is_permanent(class_name)
@@ -116,6 +120,10 @@ class BuyVip:
         """The numbers to record with the decision."""
         return {"weeks": self.weeks, "cost": self.cost, "days_after": self.days_after}
 
+    def expected_until(self, decided_at: datetime) -> datetime:
+        """The VIP end the tracker should show once this buy (decided then) is applied."""
+        return decided_at + self.days_after * DAY
+
 
 @dataclass(frozen=True)
 class BuyUploadCredit:
@@ -133,6 +141,30 @@ class BuyUploadCredit:
 
 Purchase = BuyVip | BuyUploadCredit
 
+# The site dates a purchase by its own clock and may round the end it shows.
+REFLECT_SLACK = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class VipPurchase:
+    """A VIP purchase the keeper made (or may have made): when, how many weeks, and the VIP
+    end the tracker should show once it is applied."""
+
+    at: datetime
+    weeks: int
+    expected_until: datetime
+
+
+def not_yet_shown(
+    vip_until: datetime | None, purchases: Iterable[VipPurchase], now: datetime
+) -> tuple[VipPurchase, ...]:
+    """The purchases `vip_until` does not show yet, oldest first, leaving out those whose
+    VIP would have ended by `now` anyway (they can no longer push VIP past the maximum)."""
+    return tuple(sorted(
+        (p for p in purchases if p.expected_until > now
+         and (vip_until is None or vip_until < p.expected_until - REFLECT_SLACK)),
+        key=lambda p: p.at))
+
 
 @dataclass(frozen=True)
 class VipDecision:
@@ -148,11 +180,18 @@ class VipDecision:
 
 
 def decide(
-    account: AccountStats, policy: VipPolicy, now: datetime, *, ratio_emergency: bool
+    account: AccountStats,
+    policy: VipPolicy,
+    now: datetime,
+    *,
+    ratio_emergency: bool,
+    in_flight: Iterable[VipPurchase] = (),
 ) -> VipDecision:
     """Decide today's purchases: a VIP renewal if due, then upload credit if worthwhile.
 
-    Promises: VIP is bought in whole weeks (at least one), only when due, never past
+    `in_flight` are the keeper's recent VIP purchases that may have gone through; those
+    `vip_until` already shows are ignored. Promises: VIP is bought in whole weeks (at least
+    one), only when due, never while an earlier purchase is not shown yet, never past
     `max_vip_days` from `now`; purchases never take points below `points_reserve`; upload
     credit also leaves the points for the next full renewal. A ratio emergency never
     blocks a renewal. `now` and `account.vip_until` are UTC. Points that are not a finite
@@ -162,7 +201,8 @@ def decide(
         return VipDecision((), (
             f"points unreadable ({account.bonus_points!r}): nothing bought until the "
             "tracker reports a real number",), True)
-    vip_action, vip_reason, attention = _renewal(account, policy, now, ratio_emergency)
+    pending = not_yet_shown(account.vip_until, in_flight, now)
+    vip_action, vip_reason, attention = _renewal(account, policy, now, ratio_emergency, pending)
     points_left = account.bonus_points - (vip_action.cost if vip_action else 0)
     upload_action, upload_reason = _upload_credit(
         account, policy, points_left, _keep_back(account.class_name, policy), ratio_emergency
@@ -172,7 +212,11 @@ def decide(
 
 
 def _renewal(
-    account: AccountStats, policy: VipPolicy, now: datetime, ratio_emergency: bool
+    account: AccountStats,
+    policy: VipPolicy,
+    now: datetime,
+    ratio_emergency: bool,
+    pending: tuple[VipPurchase, ...],
 ) -> tuple[BuyVip | None, str, bool]:
     cls = account.class_name
     if policy.is_permanent(cls):
@@ -185,6 +229,8 @@ def _renewal(
         if at_risk:
             reason += f" although VIP ends in {_days(remaining)} days"
         return None, reason, at_risk
+    if pending:
+        return _waiting(pending, account.vip_until, policy, now)
     if remaining is None:
         if _norm(cls) in policy.timed_vip_classes:
             return None, f"class {cls} but no VIP expiry reported; not buying blindly", True
@@ -233,6 +279,28 @@ def _renewal_buy(
     if ratio_emergency:
         reason += "; ratio emergency does not block VIP renewal"
     return BuyVip(weeks, cost, days_after / DAY, reason), reason, False
+
+
+def _waiting(
+    pending: tuple[VipPurchase, ...], vip_until: datetime | None, policy: VipPolicy,
+    now: datetime,
+) -> tuple[None, str, bool]:
+    first, last = pending[0], pending[-1]
+    shown = f"{vip_until:%Y-%m-%d %H:%M}" if vip_until else "no VIP end"
+    reason = (
+        f"VIP purchase of {first.weeks} week(s) at {first.at:%Y-%m-%d %H:%M} UTC not yet "
+        f"shown (VIP should end {last.expected_until:%Y-%m-%d %H:%M}, tracker shows "
+        f"{shown}): no more VIP bought until it shows; it counts towards the "
+        f"{policy.max_vip_days}-day maximum"
+    )
+    if len(pending) > 1:
+        reason += f" ({len(pending)} purchases not shown)"
+    late = now - first.at
+    overdue = late > timedelta(hours=policy.reflect_grace_hours)
+    if overdue:
+        reason += (f"; still not shown after {late / timedelta(hours=1):.1f} hours: check "
+                   "VIP and points on the site")
+    return None, reason, overdue
 
 
 def _keep_back(class_name: str, policy: VipPolicy) -> int:
@@ -293,53 +361,3 @@ def _remaining(vip_until: datetime | None, now: datetime) -> timedelta | None:
 
 def _days(span: timedelta) -> str:
     return f"{span / DAY:.1f}"
-
-
-@dataclass(frozen=True)
-class PurchaseOutcome:
-    """Whether a purchase whose answer was lost went through."""
-
-    status: str  # APPLIED, NOT_APPLIED or UNCLEAR
-    reason: str
-
-    @property
-    def may_retry(self) -> bool:
-        """Only a purchase that clearly did not happen may be tried again now."""
-        return self.status == NOT_APPLIED
-
-
-def purchase_outcome(
-    action: Purchase, before: AccountStats, after: AccountStats
-) -> PurchaseOutcome:
-    """Judge from the account read before the purchase and re-read after it.
-
-    VIP counts as bought when `vip_until` moved later; upload credit when points fell by at
-    least half its cost and uploaded bytes rose by at least half the credit (points earned
-    and bytes seeded in between make exact matches unreliable). Mixed signals are UNCLEAR:
-    the shell must not repeat, and the next daily decision starts from fresh numbers.
-    """
-    if not isinstance(action, BuyVip | BuyUploadCredit):
-        raise TypeError(f"not a purchase: {action!r}")
-    cost = action.cost
-    points_drop = before.bonus_points - after.bonus_points
-    paid = points_drop >= cost / 2
-    points = f"points {before.bonus_points:,.0f} → {after.bonus_points:,.0f} (cost {cost:,})"
-    if isinstance(action, BuyVip):
-        extended = after.vip_until is not None and (
-            before.vip_until is None or after.vip_until > before.vip_until
-        )
-        vip = f"VIP until {before.vip_until} → {after.vip_until}"
-        if extended:
-            return PurchaseOutcome(APPLIED, f"VIP buy went through: {vip}, {points}")
-        if not paid:
-            return PurchaseOutcome(NOT_APPLIED, f"VIP buy did not happen: {vip}, {points}")
-        return PurchaseOutcome(UNCLEAR, f"VIP buy unclear, points fell but {vip}; {points}")
-    credit = action.gb * GIB
-    gained = after.uploaded_bytes - before.uploaded_bytes
-    credited = gained >= credit / 2
-    upload = f"uploaded +{gained / GIB:,.2f} GiB (bought {action.gb} GB)"
-    if paid and credited:
-        return PurchaseOutcome(APPLIED, f"upload credit went through: {upload}, {points}")
-    if not paid and not credited:
-        return PurchaseOutcome(NOT_APPLIED, f"upload credit did not happen: {upload}, {points}")
-    return PurchaseOutcome(UNCLEAR, f"upload credit unclear: {upload}, {points}")

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mamcrawler.config import Settings
-from mamcrawler.domain import rate, vip_keeper
+from mamcrawler.domain import rate, vip_keeper, vip_purchase
 from mamcrawler.domain.ratio_guard import PointsSnapshot, points_flow
 from mamcrawler.policies import Policies
 from mamcrawler.store.models import AccountDecision, AccountSnapshot, RatioGuardEvent, RulesSnapshot
@@ -17,7 +17,7 @@ from mamcrawler.store.models import AccountDecision, AccountSnapshot, RatioGuard
 from . import guard_store
 
 STALE_AFTER = timedelta(days=2)  # the check runs daily; older data is itself a warning
-BOUGHT = ("done", vip_keeper.APPLIED)
+BOUGHT = ("done", vip_purchase.APPLIED)
 
 
 def _spent_by_purchases(session: Session, start: datetime, end: datetime) -> list[tuple]:
