@@ -7,8 +7,8 @@ import pytest
 from mamcrawler.adapters.mam.models import PurchaseResult
 from mamcrawler.domain.decision import Action
 from mamcrawler.domain.records import AccountStats
-from mamcrawler.domain.vip_keeper import BuyUploadCredit, BuyVip
-from mamcrawler.services.account import carry_out
+from mamcrawler.domain.vip_keeper import BuyUploadCredit, BuyVip, VipPolicy
+from mamcrawler.services.vip_purchases import carry_out
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
 
@@ -48,7 +48,7 @@ CREDIT = BuyUploadCredit(gb=4, cost=2_000, reason="cap")
 
 def test_each_action_type_goes_to_its_own_store_call():
     store = FakeStore(20_000)
-    records = carry_out(store, (VIP, CREDIT), stats())
+    records = carry_out(store, (VIP, CREDIT), stats(), VipPolicy()).records
     assert store.calls == [("vip", 10), ("upload", 4)]
     assert [r.outcome for r in records] == ["done", "done"]
 
@@ -57,5 +57,5 @@ def test_an_unknown_action_type_is_an_error_before_anything_is_bought():
     store = FakeStore(20_000)
     odd = Action("buy_upload_credit", "looks like a purchase", {"gb": 4, "cost": 2_000})
     with pytest.raises(TypeError, match="unknown purchase"):
-        carry_out(store, (VIP, odd), stats())  # type: ignore[arg-type]
+        carry_out(store, (VIP, odd), stats(), VipPolicy())  # type: ignore[arg-type]
     assert store.calls == []

@@ -18,14 +18,12 @@ Class rules (assumptions, all policy fields; names compare case-insensitively):
   `buy_when_not_vip` is set. A `vip_until` in the past is a lapse and is renewed.
 
 The decision is pure: account snapshot, policy and `now` in; actions with reasons out.
-The shell carries the actions out in order and stops at the first that fails or whose
-answer is lost; `vip_purchase.purchase_outcome` then tells from a fresh account read
-whether it went through, so a purchase is never repeated blindly.
-
-The tracker may show a VIP purchase in `vip_until` late, or never. So the keeper is
-given its own recent VIP purchases (`VipPurchase`, from the shell's records): while one
-is not shown yet it buys no more VIP (the purchase counts towards `max_vip_days` until the
-VIP it bought would have ended), and after `reflect_grace_hours` it asks for attention.
+The shell carries them out in order, stops at the first that fails, whose answer is lost
+or whose cost is not as expected (`vip_purchase`), and records what happened. From those
+records it hands back the keeper's recent VIP purchases: the tracker may show one in
+`vip_until` late or never, and while one is not shown no more VIP is bought (it counts
+towards `max_vip_days`). A recorded price mismatch stops all buying until the person
+confirms the prices (`price_confirmed_at`).
 """
 
 from __future__ import annotations
@@ -64,6 +62,8 @@ class VipPolicy:
     max_upload_gb_per_buy: int = 100
     buy_when_not_vip: bool = False
     reflect_grace_hours: float = 12  # a VIP buy not shown in vip_until after this: attention
+    price_tolerance_points: int = 100  # a purchase may cost this much more or less
+    price_confirmed_at: datetime | None = None  # price mismatches up to then are resolved
     emergency_upload_credit: bool = True  # in a ratio emergency, buy credit to recover
     emergency_target_ratio: float = 1.05  # keep equal to the ratio guard's recovery level
     buy_classes: frozenset[str] = field(
@@ -86,8 +86,9 @@ class VipPolicy:
             raise ValueError("reserve, cap margin and upload limit must not be negative")
         if not 0 <= self.renew_threshold_days or self.max_vip_days < 7:
             raise ValueError("threshold must be >= 0 and the VIP maximum at least a week")
-        if not 0 <= self.reflect_grace_hours:
-            raise ValueError("the grace for a purchase to show must not be negative")
+        if not 0 <= self.reflect_grace_hours or self.price_tolerance_points < 0:
+            raise ValueError("the grace to show a purchase and the price tolerance must not "
+                             "be negative")
 
     def may_buy(self, class_name: str) -> bool:
         return _norm(class_name) in self.buy_classes and not self.is_permanent(class_name)
@@ -155,6 +156,37 @@ class VipPurchase:
     expected_until: datetime
 
 
+@dataclass(frozen=True)
+class PriceMismatch:
+    """A purchase whose cost was not what the keeper expected (or could not be checked)."""
+
+    at: datetime
+    detail: str
+
+
+def purchases_stopped(
+    mismatch: PriceMismatch | None, policy: VipPolicy, now: datetime
+) -> str | None:
+    """Why the keeper must not buy (the newest price mismatch is not confirmed), or None.
+
+    A confirmation counts only for mismatches up to its time, and only once that time has
+    come: a date in the future must not switch the check off in advance.
+    """
+    if mismatch is None:
+        return None
+    confirmed = policy.price_confirmed_at
+    if confirmed is not None and mismatch.at <= confirmed <= now:
+        return None
+    reason = (f"purchases stopped since {mismatch.at:%Y-%m-%d %H:%M} UTC: {mismatch.detail}. "
+              "Check the bonus store prices on the site, then set VIP_PRICE_CONFIRMED_AT "
+              "to the time you checked")
+    if confirmed is not None and confirmed > now:
+        reason += f" (VIP_PRICE_CONFIRMED_AT {confirmed:%Y-%m-%d %H:%M} is in the future)"
+    elif confirmed is not None:
+        reason += f" (VIP_PRICE_CONFIRMED_AT {confirmed:%Y-%m-%d %H:%M} is before it)"
+    return reason
+
+
 def not_yet_shown(
     vip_until: datetime | None, purchases: Iterable[VipPurchase], now: datetime
 ) -> tuple[VipPurchase, ...]:
@@ -186,16 +218,20 @@ def decide(
     *,
     ratio_emergency: bool,
     in_flight: Iterable[VipPurchase] = (),
+    price_mismatch: PriceMismatch | None = None,
 ) -> VipDecision:
     """Decide today's purchases: a VIP renewal if due, then upload credit if worthwhile.
 
     `in_flight` are the keeper's recent VIP purchases that may have gone through; those
-    `vip_until` already shows are ignored. Promises: VIP is bought in whole weeks (at least
-    one), only when due, never while an earlier purchase is not shown yet, never past
-    `max_vip_days` from `now`; purchases never take points below `points_reserve`; upload
-    credit also leaves the points for the next full renewal. A ratio emergency never
-    blocks a renewal. `now` and `account.vip_until` are UTC. Points that are not a finite
-    number of at least zero are unreadable: nothing is bought and the person is told.
+    `vip_until` already shows are ignored. `price_mismatch` is the newest recorded one;
+    until it is confirmed nothing is bought and the person is told.
+
+    Promises: VIP is bought in whole weeks (at least one), only when due, never while an
+    earlier purchase is not shown yet, never past `max_vip_days` from `now`; purchases
+    never take points below `points_reserve` at the expected prices; upload credit also
+    leaves the points for the next full renewal. A ratio emergency never blocks a renewal.
+    `now` and `account.vip_until` are UTC. Points that are not a finite number of at least
+    zero are unreadable: nothing is bought and the person is told.
     """
     if not (math.isfinite(account.bonus_points) and account.bonus_points >= 0):
         return VipDecision((), (
@@ -208,6 +244,10 @@ def decide(
         account, policy, points_left, _keep_back(account.class_name, policy), ratio_emergency
     )
     actions = tuple(a for a in (vip_action, upload_action) if a is not None)
+    stopped = purchases_stopped(price_mismatch, policy, now)
+    if stopped is not None:
+        held = "; ".join(a.reason for a in actions) or vip_reason
+        return VipDecision((), (stopped, f"not bought: {held}" if actions else held), True)
     return VipDecision(actions, (vip_reason, upload_reason), attention)
 
 

@@ -6,14 +6,70 @@ store's reply or a fresh account read). The shell records what they say.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mamcrawler.domain.records import AccountStats
-from mamcrawler.domain.vip_keeper import GIB, BuyUploadCredit, BuyVip, Purchase
+from mamcrawler.domain.vip_keeper import GIB, BuyUploadCredit, BuyVip, Purchase, VipPolicy
 
 APPLIED = "applied"
 NOT_APPLIED = "not_applied"
 UNCLEAR = "unclear"
+PRICE_OK = "price_ok"
+PRICE_MISMATCH = "price_mismatch"
+PRICE_UNCHECKED = "price_unchecked"
+STOPPING = (PRICE_MISMATCH, PRICE_UNCHECKED)  # outcomes that stop the keeper buying
+
+
+@dataclass(frozen=True)
+class PriceCheck:
+    """What a purchase cost against what the keeper expected, with the numbers."""
+
+    status: str  # PRICE_OK, PRICE_MISMATCH or PRICE_UNCHECKED
+    expected: int
+    charged: float | None
+    points_after: float | None  # the reading judged by
+    reason: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == PRICE_OK
+
+
+def check_price(
+    action: Purchase, points_before: float, points_after: Iterable[float | None],
+    policy: VipPolicy,
+) -> PriceCheck:
+    """Compare the points a purchase took with its expected cost.
+
+    `points_after` are readings taken after it (the store's reply, a fresh account read),
+    unknown ones as None; the first within `policy.price_tolerance_points` of the expected
+    fall counts (points earned or a stale reading in between make a single number
+    unreliable). None readable: PRICE_UNCHECKED. Points are never believed to have fallen
+    by more or less than the tolerance allows.
+    """
+    known = [p for p in points_after if p is not None and math.isfinite(p)]
+    units, unit, price = (
+        (action.weeks, "week", policy.cost_per_week) if isinstance(action, BuyVip)
+        else (action.gb, "GB", policy.upload_credit_cost_per_gb))
+    what = f"{action.kind} {units} {unit}(s)"
+    if not known:
+        return PriceCheck(PRICE_UNCHECKED, action.cost, None, None, (
+            f"{what}: points after the purchase unknown, so its cost ({action.cost:,} "
+            "expected) could not be checked"))
+    for after in known:
+        charged = points_before - after
+        if abs(charged - action.cost) <= policy.price_tolerance_points:
+            return PriceCheck(PRICE_OK, action.cost, charged, after, (
+                f"{what} cost {charged:,.0f} points as expected ({action.cost:,}); "
+                f"points {points_before:,.0f} → {after:,.0f}"))
+    after = known[-1]
+    charged = points_before - after
+    return PriceCheck(PRICE_MISMATCH, action.cost, charged, after, (
+        f"{what} took {charged:,.0f} points, expected {action.cost:,} "
+        f"({charged / units:,.0f} per {unit}, expected {price:,}; tolerance "
+        f"{policy.price_tolerance_points:,}); points {points_before:,.0f} → {after:,.0f}"))
 
 
 @dataclass(frozen=True)

@@ -5,28 +5,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mamcrawler.adapters.mam import MamClient, SearchQuery, TrackerError, TrackerPurchaseUncertain
+from mamcrawler.adapters.mam import MamClient, SearchQuery, TrackerError
 from mamcrawler.config import Settings
-from mamcrawler.domain import ratio_guard, vip_keeper, vip_purchase
+from mamcrawler.domain import ratio_guard, vip_keeper
 from mamcrawler.domain.records import AccountStats
-from mamcrawler.domain.vip_keeper import BuyUploadCredit, BuyVip, Purchase, VipPurchase
 from mamcrawler.store.db import session_scope
-from mamcrawler.store.models import AccountDecision, VipPending
+from mamcrawler.store.models import VipPending
 
 from . import guard_store, rules
+from .vip_purchases import carry_out, last_price_mismatch, record_decision, recorded_vip_buys
 from .wanted import add_wanted
 
 log = logging.getLogger("mamcrawler.account")
-
-# Outcomes after which the site may have applied a purchase: they count as bought.
-BOUGHT_OR_MAYBE = ("done", vip_purchase.APPLIED, vip_purchase.UNCLEAR)
-LOOK_BACK = timedelta(days=180)  # longer than any VIP the store sells
 
 
 def ratio_emergency(session: Session, stats: AccountStats, settings: Settings,
@@ -35,98 +30,6 @@ def ratio_emergency(session: Session, stats: AccountStats, settings: Settings,
     state = guard_store.current_guard(session)
     return ratio_guard.step(state, stats.ratio, now,
                             guard_store.guard_policy(settings)).new_state.frozen
-
-
-@dataclass(frozen=True)
-class PurchaseRecord:
-    action: Purchase
-    outcome: str  # done, failed, applied, not_applied, unclear
-    detail: str
-
-
-def _send(client: MamClient, action: Purchase):
-    if isinstance(action, BuyVip):
-        return client.buy_vip(action.weeks)
-    if isinstance(action, BuyUploadCredit):
-        return client.buy_upload_credit(action.gb)
-    raise TypeError(f"the VIP keeper asked for an unknown purchase: {action!r}")
-
-
-def carry_out(client: MamClient, actions: tuple[Purchase, ...], before: AccountStats,
-              ) -> list[PurchaseRecord]:
-    """Buy in order; stop at the first failure or lost answer. Never repeats a purchase.
-
-    An action of an unknown type is a programming error: TypeError before anything is bought.
-    """
-    for action in actions:
-        if not isinstance(action, BuyVip | BuyUploadCredit):
-            raise TypeError(f"the VIP keeper asked for an unknown purchase: {action!r}")
-    done: list[PurchaseRecord] = []
-    for action in actions:
-        try:
-            result = _send(client, action)
-            done.append(PurchaseRecord(action, "done", f"{result.points_left} points left"))
-        except TrackerPurchaseUncertain as exc:
-            # The answer was lost: read the account back to learn what happened.
-            try:
-                outcome = vip_purchase.purchase_outcome(action, before, client.account_stats())
-                done.append(PurchaseRecord(action, outcome.status, f"{exc}; {outcome.reason}"))
-            except TrackerError as again:
-                done.append(PurchaseRecord(action, vip_purchase.UNCLEAR,
-                                           f"{exc}; could not re-read the account: {again}"))
-            break
-        except TrackerError as exc:
-            done.append(PurchaseRecord(action, "failed", str(exc)))
-            break
-        except Exception as exc:
-            # Whether it was sent is unknown: record it as such rather than lose it.
-            log.exception("VIP keeper purchase %s broke off", action.kind)
-            done.append(PurchaseRecord(action, vip_purchase.UNCLEAR,
-                                       f"unexpected error: {type(exc).__name__}: {exc}"))
-            break
-    return done
-
-
-def recorded_vip_buys(session: Session, now: datetime) -> tuple[VipPurchase, ...]:
-    """The keeper's VIP purchases of the last months that may have gone through."""
-    rows = session.scalars(select(AccountDecision).where(
-        AccountDecision.kind == "vip_keeper", AccountDecision.action == vip_keeper.BUY_VIP,
-        AccountDecision.outcome.in_(BOUGHT_OR_MAYBE), AccountDecision.at >= now - LOOK_BACK))
-    return tuple(_vip_purchase(row) for row in rows)
-
-
-def _vip_purchase(row: AccountDecision) -> VipPurchase:
-    details = row.details or {}
-    expected = details.get("expected_vip_until")
-    # Rows from before `expected_vip_until` was recorded still carry `days_after`.
-    until = (datetime.fromisoformat(expected) if expected
-             else row.at + timedelta(days=float(details.get("days_after", 0))))
-    return VipPurchase(row.at, int(details.get("weeks", 0)), until)
-
-
-def record_decision(session: Session, decision: vip_keeper.VipDecision,
-                    purchases: list[PurchaseRecord], stats: AccountStats, decided_at: datetime,
-                    done_at: datetime) -> None:
-    """One row per action (or one "none" row); purchases are dated `done_at`, after the
-    account snapshot they were decided on, so reports put their cost after it."""
-    if not decision.actions:
-        session.add(AccountDecision(at=decided_at, kind="vip_keeper", action="none",
-                                    reason=decision.reason, outcome="nothing_to_do",
-                                    points_before=stats.bonus_points,
-                                    details={"attention": decision.attention}))
-        return
-    outcomes = {id(p.action): p for p in purchases}
-    for action in decision.actions:
-        purchase = outcomes.get(id(action))
-        details = {**action.params, "attention": decision.attention,
-                   "detail": purchase.detail if purchase else
-                   "an earlier purchase in this run did not complete"}
-        if isinstance(action, BuyVip):
-            details["expected_vip_until"] = action.expected_until(decided_at).isoformat()
-        session.add(AccountDecision(
-            at=done_at, kind="vip_keeper", action=action.kind, reason=action.reason,
-            outcome=purchase.outcome if purchase else "not_attempted",
-            points_before=stats.bonus_points, details=details))
 
 
 def walk_vip_pending(session: Session, client: MamClient, stats: AccountStats,
@@ -158,20 +61,25 @@ def account_check(client: MamClient, sessions: sessionmaker[Session], settings: 
     with session_scope(sessions) as session:
         guard_store.record_snapshot(session, stats, now, upload_rate_bps=None)
         emergency = ratio_emergency(session, stats, settings, now)
-        bought = recorded_vip_buys(session, now)
-    decision = vip_keeper.decide(stats, vip, now, ratio_emergency=emergency, in_flight=bought)
-    purchases = carry_out(client, decision.actions, stats)
+        bought, mismatch = recorded_vip_buys(session, now), last_price_mismatch(session)
+    decision = vip_keeper.decide(stats, vip, now, ratio_emergency=emergency, in_flight=bought,
+                                 price_mismatch=mismatch)
+    run = carry_out(client, decision.actions, stats, vip)
+    done_at = _after(clock, now)
     # Recorded at once and on its own: if anything later fails, the next run still knows
     # what was bought and does not buy it again.
     with session_scope(sessions) as session:
-        record_decision(session, decision, purchases, stats, now, _after(clock, now))
+        record_decision(session, decision, run.records, stats, now, done_at)
+    latest = run.account_after or stats
     events = client.site_events()
     with session_scope(sessions) as session:
-        snapshot = rules.refresh(session, stats, events, now)
-        moved = walk_vip_pending(session, client, stats, events.active("freeleech"))
-    bought_now = ", ".join(f"{p.action.kind} {p.outcome}" for p in purchases) or "no purchase"
-    return (f"ratio {ratio_guard.ratio_text(stats.ratio)}, {stats.bonus_points:,.0f} points, "
-            f"class {stats.class_name}; VIP keeper: {decision.reason} ({bought_now}); "
+        if run.account_after is not None:  # so the status pages show the purchase
+            guard_store.record_snapshot(session, latest, done_at, upload_rate_bps=None)
+        snapshot = rules.refresh(session, latest, events, now)
+        moved = walk_vip_pending(session, client, latest, events.active("freeleech"))
+    bought_now = ", ".join(f"{p.action.kind} {p.outcome}" for p in run.records) or "no purchase"
+    return (f"ratio {ratio_guard.ratio_text(latest.ratio)}, {latest.bonus_points:,.0f} points, "
+            f"class {latest.class_name}; VIP keeper: {decision.reason} ({bought_now}); "
             f"rules v{snapshot.version}; {moved} VIP-pending now wanted")
 
 
