@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -127,6 +128,11 @@ class Settings(BaseSettings):
         90, ge=7, le=90, description="never buy VIP beyond this many days in total (7-90)")
     vip_buy_when_not_vip: bool = Field(
         False, description="true to start VIP for a Power User who has none (default false)")
+    vip_price_confirmed_at: datetime | None = Field(
+        None,
+        description="after a purchase cost other than expected stopped all buying: the UTC "
+        "time you checked the bonus store prices on the site, e.g. 2025-06-02T10:00:00Z; "
+        "buying resumes for mismatches up to then; empty = none confirmed")
     points_cap_margin: int = Field(
         5000, ge=0, le=99_999,
         description="spend points as upload credit once they are this close to the cap")
@@ -300,6 +306,19 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("must be a URL starting with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("vip_price_confirmed_at", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("vip_price_confirmed_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        # A time without a zone is taken as UTC, the zone every stored time is in.
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     @field_validator("ratio_recovery")
     @classmethod

@@ -53,6 +53,7 @@ class Policies:
                 buy_when_not_vip=settings.vip_buy_when_not_vip,
                 cap_margin=settings.points_cap_margin,
                 emergency_target_ratio=settings.ratio_recovery,
+                price_confirmed_at=settings.vip_price_confirmed_at,
             ),
             rate=RatePolicy(base_slots=settings.grab_slots, paid_slots=settings.paid_grab_slots),
             choice=ChoicePolicy(wedges_enabled=settings.use_wedges),

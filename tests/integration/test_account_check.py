@@ -1,6 +1,6 @@
 """The daily account check against the tracker simulator over HTTP (R3, R6)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -23,9 +23,9 @@ def tracked(make_settings, db_url, tracker_sim):
     """A runtime whose tracker is the simulator (no pacing, to keep tests quick)."""
     runtimes = []
 
-    def build() -> Runtime:
+    def build(**overrides) -> Runtime:
         settings = make_settings(database_url=db_url, mam_id=tracker_sim.mam_id,
-                                 mam_url=tracker_sim.base_url)
+                                 mam_url=tracker_sim.base_url, **overrides)
         rt = Runtime.build(settings, upgrade_db=False)
         rt.scheduler.ctx.tracker = TrackerEndpoint(tracker_sim.base_url, tracker_sim.mam_id, 0.0)
         runtimes.append(rt)
@@ -117,7 +117,8 @@ def test_rules_version_rises_only_on_change_and_events_show(tracked, tracker_sim
         assert vip["status"] in ("healthy", "warning", "critical") and vip["last_decision"]
         month = datetime.now(UTC).strftime("%Y-%m")
         report = api.get("/api/compliance/report", params={"month": month}).json()["data"]
-        assert report["snapshots"] == 3 and report["decisions"] == 3
+        # 3 checks, and the account re-read after the first one's VIP renewal
+        assert report["snapshots"] == 4 and report["decisions"] == 3
         assert api.get("/api/compliance/report", params={"month": "2026-13"}).status_code == 422
 
 
@@ -161,3 +162,121 @@ def test_vip_pending_release_that_turned_free_becomes_wanted(tracked, tracker_si
         [wanted] = s.scalars(select(WantedBook)).all()
         assert (wanted.title, wanted.source) == ("The Quiet Lighthouse", "vip_pending")
         assert s.scalars(select(VipPending)).one().status == "wanted"
+
+
+def vip_buys(rt) -> list[AccountDecision]:
+    return [d for d in decisions(rt) if d.action == "buy_vip"]
+
+
+def test_a_vip_buy_the_tracker_does_not_show_yet_is_not_bought_again(tracked, tracker_sim):
+    # The site takes the points at once but its VIP expiry does not move (yet), and its
+    # store would let VIP grow past 90 days: only the keeper's own record stops a second buy.
+    tracker_sim.control.account(class_name="Power User", vip_days=20, points=40_000,
+                                vip_lag_s=None, store_max_vip_days=400)
+    rt = tracked()
+    assert check(rt).outcome == "success"
+    second = check(rt)
+    assert second.outcome == "success", second.error
+    state = tracker_sim.control.state()
+    assert [p["type"] for p in state["purchases"]] == ["VIP"]
+    actual = datetime.fromisoformat(state["account"]["vip_until_actual"]).replace(tzinfo=UTC)
+    assert actual - datetime.now(UTC) <= timedelta(days=90)
+    [buy] = vip_buys(rt)
+    assert buy.details["expected_vip_until"]
+    last = decisions(rt)[-1]
+    assert last.action == "none" and "not yet shown" in last.reason, last.reason
+    assert last.details["attention"] is False  # minutes late is normal, not yet a worry
+    assert "not yet shown" in second.summary
+
+    # The site catches up: the purchase shows, and the keeper judges from it again.
+    tracker_sim.control.account(vip_until=state["account"]["vip_until_actual"])
+    assert check(rt).outcome == "success"
+    last = decisions(rt)[-1]
+    assert last.action == "none" and "not yet shown" not in last.reason
+    assert "> renewal threshold" in last.reason
+    assert len(tracker_sim.control.state()["purchases"]) == 1
+
+
+def test_a_purchase_is_recorded_even_when_the_rest_of_the_check_fails(
+        tracked, tracker_sim, monkeypatch):
+    from mamcrawler.services import account
+
+    def broken_refresh(*args, **kwargs):
+        raise RuntimeError("rules store broken")
+
+    monkeypatch.setattr(account.rules, "refresh", broken_refresh)
+    tracker_sim.control.account(class_name="Power User", vip_days=20, points=40_000,
+                                vip_lag_s=None)
+    rt = tracked()
+    assert check(rt).outcome == "failed"
+    [buy] = vip_buys(rt)
+    assert buy.outcome == "done"  # so the next run knows VIP was bought
+    check(rt)
+    assert len(tracker_sim.control.state()["purchases"]) == 1
+
+
+def api_client(rt):
+    from fastapi.testclient import TestClient
+
+    from mamcrawler.api.app import create_app
+    from tests.support.database import API_KEY
+
+    return TestClient(create_app(rt, start_scheduler=False), headers={"X-Api-Key": API_KEY})
+
+
+def test_vip_status_shows_the_renewal_at_once(tracked, tracker_sim):
+    tracker_sim.control.account(class_name="Power User", vip_days=6, points=30_000)
+    rt = tracked()
+    assert check(rt).outcome == "success"
+    with api_client(rt) as api:
+        vip = api.get("/api/system/vip/status").json()["data"]
+    assert vip["days_left"] == pytest.approx(90, abs=0.1)  # re-read after the purchase
+    assert vip["points"] == pytest.approx(30_000 - 12 * 1_250, abs=5)
+    assert vip["status"] == "healthy"
+    with session_scope(rt.sessions) as s:
+        snaps = s.scalars(select(AccountSnapshot).order_by(AccountSnapshot.taken_at)).all()
+    [buy] = vip_buys(rt)
+    assert snaps[0].taken_at < buy.at <= snaps[1].taken_at  # bought between the two reads
+    assert buy.points_after == pytest.approx(snaps[1].bonus_points, abs=5)
+
+
+def test_a_purchase_that_costs_more_than_expected_stops_all_buying(
+        tracked, tracker_sim, make_settings, db_url, caplog):
+    # The site now charges 1,500 a week: 10 weeks take 15,000 points, not 12,500, and
+    # leave 0 of the 1,000 reserve.
+    tracker_sim.control.account(class_name="Power User", vip_days=20, points=15_000,
+                                vip_price=1_500)
+    rt = tracked()
+    with caplog.at_level("WARNING", logger="mamcrawler.account"):
+        assert check(rt).outcome == "success"
+    [buy] = vip_buys(rt)
+    assert buy.outcome == "price_mismatch", (buy.outcome, buy.details)
+    assert buy.details["expected_cost"] == 12_500
+    assert buy.details["charged"] == pytest.approx(15_000, abs=5)
+    assert buy.details["attention"] is True
+    assert "1,500 per week, expected 1,250" in buy.details["detail"]
+    assert any("price mismatch" in r.getMessage() and r.levelname == "WARNING"
+               for r in caplog.records)
+
+    # Points pile up near the cap: nothing is bought, and it says why.
+    tracker_sim.control.account(points=99_000, vip_days=60)
+    result = check(rt)
+    assert result.outcome == "success" and "purchases stopped" in result.summary
+    last = decisions(rt)[-1]
+    assert last.action == "none" and last.details["attention"] is True
+    assert "VIP_PRICE_CONFIRMED_AT" in last.reason and "not bought:" in last.reason
+    assert len(tracker_sim.control.state()["purchases"]) == 1
+    with api_client(rt) as api:
+        vip = api.get("/api/system/vip/status").json()["data"]
+    assert vip["status"] == "warning" and "purchases stopped" in vip["reason"]
+
+    # A restart alone changes nothing.
+    rt.close()
+    assert "purchases stopped" in check(tracked()).summary
+
+    # The person checks the prices and says so; the keeper buys again.
+    tracker_sim.control.account(vip_price=1_250)
+    confirmed = tracked(vip_price_confirmed_at=datetime.now(UTC).isoformat())
+    assert check(confirmed).outcome == "success"
+    last = decisions(confirmed)[-1]
+    assert (last.action, last.outcome) == ("buy_upload_credit", "done"), last.details

@@ -8,16 +8,15 @@ from hypothesis import strategies as st
 from mamcrawler.domain.decision import Action
 from mamcrawler.domain.records import AccountStats
 from mamcrawler.domain.vip_keeper import (
-    APPLIED,
     BUY_UPLOAD_CREDIT,
     BUY_VIP,
     GIB,
-    NOT_APPLIED,
-    UNCLEAR,
+    BuyUploadCredit,
+    BuyVip,
     VipPolicy,
     decide,
-    purchase_outcome,
 )
+from mamcrawler.domain.vip_purchase import APPLIED, NOT_APPLIED, UNCLEAR, purchase_outcome
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
 POLICY = VipPolicy()
@@ -44,7 +43,7 @@ def account(
 
 
 def bought(decision) -> dict[str, dict]:
-    return {a.kind: dict(a.params) for a in decision.actions}
+    return {a.kind: a.params for a in decision.actions}
 
 
 @pytest.mark.parametrize(
@@ -155,7 +154,7 @@ def test_renewal_comes_before_upload_credit():
     decision = decide(account(points=99_999, days_left=20), VipPolicy(cap_margin=20_000),
                       NOW, ratio_emergency=False)
     assert [a.kind for a in decision.actions] == [BUY_VIP, BUY_UPLOAD_CREDIT]
-    vip, credit = (a.params["cost"] for a in decision.actions)
+    vip, credit = (a.cost for a in decision.actions)
     assert 99_999 - vip - credit >= 16_000  # reserve and the next full renewal stay
 
 
@@ -184,8 +183,8 @@ def test_policy_class_names_are_normalised():
     assert POLICY.full_renewal_cost == 12 * 1_250
 
 
-VIP_BUY = Action(BUY_VIP, "renew", {"weeks": 8, "cost": 10_000, "days_after": 86.0})
-CREDIT_BUY = Action(BUY_UPLOAD_CREDIT, "cap", {"gb": 10, "cost": 5_000})
+VIP_BUY = BuyVip(weeks=8, cost=10_000, days_after=86.0, reason="renew")
+CREDIT_BUY = BuyUploadCredit(gb=10, cost=5_000, reason="cap")
 
 
 def changed(acct: AccountStats, **fields) -> AccountStats:
@@ -227,8 +226,19 @@ def test_purchase_outcome_table(action, before, after, status, words):
 
 
 def test_purchase_outcome_refuses_non_purchases():
-    with pytest.raises(ValueError):
+    with pytest.raises(TypeError):
         purchase_outcome(Action("resume_seeding", "x", {"cost": 0}), BEFORE, BEFORE)
+
+
+def test_actions_are_typed_and_frozen():
+    decision = decide(account(points=99_999, days_left=20), VipPolicy(cap_margin=20_000), NOW,
+                      ratio_emergency=False)
+    vip, credit = decision.actions
+    assert isinstance(vip, BuyVip) and isinstance(credit, BuyUploadCredit)
+    assert (vip.weeks, vip.cost, vip.days_after) == (10, 12_500, 90.0)
+    assert vip.kind == BUY_VIP and credit.kind == BUY_UPLOAD_CREDIT
+    with pytest.raises(AttributeError):
+        vip.weeks = 12  # type: ignore[misc]
 
 
 CLASSES = ["VIP", "Power User", "power user", "User", "Mouse", "Elite VIP", "Elite",
@@ -268,7 +278,7 @@ def test_vip_keeper_properties(acct, policy, emergency):
     kinds = [a.kind for a in decision.actions]
     assert len(kinds) == len(set(kinds))
     assert all(a.reason for a in decision.actions) and all(decision.reasons)
-    total_cost = sum(a.params["cost"] for a in decision.actions)
+    total_cost = sum(a.cost for a in decision.actions)
     if total_cost:
         assert acct.bonus_points - total_cost >= policy.points_reserve  # reserve never spent
 
@@ -281,15 +291,15 @@ def test_vip_keeper_properties(acct, policy, emergency):
         assert not vip_needed(acct, policy) or room < 1 or affordable < 1
     else:
         assert vip_needed(acct, policy)  # never buys when not needed
-        weeks = vip.params["weeks"]
+        weeks = vip.weeks
         assert isinstance(weeks, int) and weeks >= 1  # never less than a week
         assert remaining + timedelta(weeks=weeks) <= timedelta(days=policy.max_vip_days)
-        assert vip.params["cost"] == weeks * policy.cost_per_week
+        assert vip.cost == weeks * policy.cost_per_week
         assert weeks == min(room, affordable)  # as many as fit and are affordable
 
     credit = next((a for a in decision.actions if a.kind == BUY_UPLOAD_CREDIT), None)
     if credit is not None:
-        assert 1 <= credit.params["gb"] <= policy.max_upload_gb_per_buy
+        assert 1 <= credit.gb <= policy.max_upload_gb_per_buy
         kept = policy.points_reserve
         if policy.may_buy(acct.class_name):
             kept += policy.full_renewal_cost
@@ -299,7 +309,7 @@ def test_vip_keeper_properties(acct, policy, emergency):
 @given(acct=accounts, weeks=st.integers(1, 12))
 def test_unchanged_account_means_the_purchase_did_not_happen(acct, weeks):
     for action in (
-        Action(BUY_VIP, "r", {"weeks": weeks, "cost": weeks * 1_250}),
-        Action(BUY_UPLOAD_CREDIT, "r", {"gb": weeks, "cost": weeks * 500}),
+        BuyVip(weeks, weeks * 1_250, 7.0 * weeks, "r"),
+        BuyUploadCredit(weeks, weeks * 500, "r"),
     ):
         assert purchase_outcome(action, acct, acct).status == NOT_APPLIED

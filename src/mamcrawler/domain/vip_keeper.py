@@ -18,9 +18,12 @@ Class rules (assumptions, all policy fields; names compare case-insensitively):
   `buy_when_not_vip` is set. A `vip_until` in the past is a lapse and is renewed.
 
 The decision is pure: account snapshot, policy and `now` in; actions with reasons out.
-The shell carries the actions out in order and stops at the first that fails or whose
-answer is lost; `purchase_outcome` then tells from a fresh account read whether it went
-through, so a purchase is never repeated blindly.
+The shell carries them out in order, stops at the first that fails, whose answer is lost
+or whose cost is not as expected (`vip_purchase`), and records what happened. From those
+records it hands back the keeper's recent VIP purchases: the tracker may show one in
+`vip_until` late or never, and while one is not shown no more VIP is bought (it counts
+towards `max_vip_days`). A recorded price mismatch stops all buying until the person
+confirms the prices (`price_confirmed_at`).
 """
 
 from __future__ import annotations
@@ -29,16 +32,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import ClassVar
 
-from mamcrawler.domain.decision import Action
 from mamcrawler.domain.records import AccountStats
 
 BUY_VIP = "buy_vip"
 BUY_UPLOAD_CREDIT = "buy_upload_credit"
-
-APPLIED = "applied"
-NOT_APPLIED = "not_applied"
-UNCLEAR = "unclear"
 
 GIB = 2**30  # the store's "GB" is taken as GiB, the unit the site shows traffic in
 WEEK = timedelta(weeks=1)
@@ -62,6 +61,9 @@ class VipPolicy:
     upload_credit_cost_per_gb: int = 500
     max_upload_gb_per_buy: int = 100
     buy_when_not_vip: bool = False
+    reflect_grace_hours: float = 12  # a VIP buy not shown in vip_until after this: attention
+    price_tolerance_points: int = 100  # a purchase may cost this much more or less
+    price_confirmed_at: datetime | None = None  # price mismatches up to then are resolved
     emergency_upload_credit: bool = True  # in a ratio emergency, buy credit to recover
     emergency_target_ratio: float = 1.05  # keep equal to the ratio guard's recovery level
     buy_classes: frozenset[str] = field(
@@ -84,6 +86,9 @@ class VipPolicy:
             raise ValueError("reserve, cap margin and upload limit must not be negative")
         if not 0 <= self.renew_threshold_days or self.max_vip_days < 7:
             raise ValueError("threshold must be >= 0 and the VIP maximum at least a week")
+        if not 0 <= self.reflect_grace_hours or self.price_tolerance_points < 0:
+            raise ValueError("the grace to show a purchase and the price tolerance must not "
+                             "be negative")
 
     def may_buy(self, class_name: str) -> bool:
         return _norm(class_name) in self.buy_classes and not self.is_permanent(class_name)
@@ -102,10 +107,102 @@ def _norm(class_name: str) -> str:
 
 
 @dataclass(frozen=True)
+class BuyVip:
+    """Buy `weeks` of VIP for `cost` points; `days_after` is the VIP left afterwards."""
+
+    weeks: int
+    cost: int
+    days_after: float
+    reason: str
+    kind: ClassVar[str] = BUY_VIP
+
+    @property
+    def params(self) -> dict[str, float]:
+        """The numbers to record with the decision."""
+        return {"weeks": self.weeks, "cost": self.cost, "days_after": self.days_after}
+
+    def expected_until(self, decided_at: datetime) -> datetime:
+        """The VIP end the tracker should show once this buy (decided then) is applied."""
+        return decided_at + self.days_after * DAY
+
+
+@dataclass(frozen=True)
+class BuyUploadCredit:
+    """Buy `gb` GB of upload credit for `cost` points."""
+
+    gb: int
+    cost: int
+    reason: str
+    kind: ClassVar[str] = BUY_UPLOAD_CREDIT
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {"gb": self.gb, "cost": self.cost}
+
+
+Purchase = BuyVip | BuyUploadCredit
+
+# The site dates a purchase by its own clock and may round the end it shows.
+REFLECT_SLACK = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class VipPurchase:
+    """A VIP purchase the keeper made (or may have made): when, how many weeks, and the VIP
+    end the tracker should show once it is applied."""
+
+    at: datetime
+    weeks: int
+    expected_until: datetime
+
+
+@dataclass(frozen=True)
+class PriceMismatch:
+    """A purchase whose cost was not what the keeper expected (or could not be checked)."""
+
+    at: datetime
+    detail: str
+
+
+def purchases_stopped(
+    mismatch: PriceMismatch | None, policy: VipPolicy, now: datetime
+) -> str | None:
+    """Why the keeper must not buy (the newest price mismatch is not confirmed), or None.
+
+    A confirmation counts only for mismatches up to its time, and only once that time has
+    come: a date in the future must not switch the check off in advance.
+    """
+    if mismatch is None:
+        return None
+    confirmed = policy.price_confirmed_at
+    if confirmed is not None and mismatch.at <= confirmed <= now:
+        return None
+    reason = (f"purchases stopped since {mismatch.at:%Y-%m-%d %H:%M} UTC: {mismatch.detail}. "
+              "Check the bonus store prices on the site, then set VIP_PRICE_CONFIRMED_AT "
+              "to the time you checked")
+    if confirmed is not None and confirmed > now:
+        reason += f" (VIP_PRICE_CONFIRMED_AT {confirmed:%Y-%m-%d %H:%M} is in the future)"
+    elif confirmed is not None:
+        reason += f" (VIP_PRICE_CONFIRMED_AT {confirmed:%Y-%m-%d %H:%M} is before it)"
+    return reason
+
+
+def not_yet_shown(
+    vip_until: datetime | None, purchases: Iterable[VipPurchase], now: datetime
+) -> tuple[VipPurchase, ...]:
+    """The purchases `vip_until` does not show yet, oldest first, leaving out those whose
+    VIP would have ended by `now` anyway (they can no longer push VIP past the maximum)."""
+    return tuple(sorted(
+        (p for p in purchases if p.expected_until > now
+         and (vip_until is None or vip_until < p.expected_until - REFLECT_SLACK)),
+        key=lambda p: p.at))
+
+
+@dataclass(frozen=True)
 class VipDecision:
     """What to buy now (in order), why, and whether the person must be told."""
 
-    actions: tuple[Action, ...]
+    actions: tuple[Purchase, ...]
     reasons: tuple[str, ...]
     attention: bool  # VIP is at risk and the keeper cannot fix it on its own
 
@@ -115,27 +212,52 @@ class VipDecision:
 
 
 def decide(
-    account: AccountStats, policy: VipPolicy, now: datetime, *, ratio_emergency: bool
+    account: AccountStats,
+    policy: VipPolicy,
+    now: datetime,
+    *,
+    ratio_emergency: bool,
+    in_flight: Iterable[VipPurchase] = (),
+    price_mismatch: PriceMismatch | None = None,
 ) -> VipDecision:
     """Decide today's purchases: a VIP renewal if due, then upload credit if worthwhile.
 
-    Promises: VIP is bought in whole weeks (at least one), only when due, never past
-    `max_vip_days` from `now`; purchases never take points below `points_reserve`; upload
-    credit also leaves the points for the next full renewal. A ratio emergency never
-    blocks a renewal. `now` and `account.vip_until` are UTC.
+    `in_flight` are the keeper's recent VIP purchases that may have gone through; those
+    `vip_until` already shows are ignored. `price_mismatch` is the newest recorded one;
+    until it is confirmed nothing is bought and the person is told.
+
+    Promises: VIP is bought in whole weeks (at least one), only when due, never while an
+    earlier purchase is not shown yet, never past `max_vip_days` from `now`; purchases
+    never take points below `points_reserve` at the expected prices; upload credit also
+    leaves the points for the next full renewal. A ratio emergency never blocks a renewal.
+    `now` and `account.vip_until` are UTC. Points that are not a finite number of at least
+    zero are unreadable: nothing is bought and the person is told.
     """
-    vip_action, vip_reason, attention = _renewal(account, policy, now, ratio_emergency)
-    points_left = account.bonus_points - (vip_action.params["cost"] if vip_action else 0)
+    if not (math.isfinite(account.bonus_points) and account.bonus_points >= 0):
+        return VipDecision((), (
+            f"points unreadable ({account.bonus_points!r}): nothing bought until the "
+            "tracker reports a real number",), True)
+    pending = not_yet_shown(account.vip_until, in_flight, now)
+    vip_action, vip_reason, attention = _renewal(account, policy, now, ratio_emergency, pending)
+    points_left = account.bonus_points - (vip_action.cost if vip_action else 0)
     upload_action, upload_reason = _upload_credit(
         account, policy, points_left, _keep_back(account.class_name, policy), ratio_emergency
     )
     actions = tuple(a for a in (vip_action, upload_action) if a is not None)
+    stopped = purchases_stopped(price_mismatch, policy, now)
+    if stopped is not None:
+        held = "; ".join(a.reason for a in actions) or vip_reason
+        return VipDecision((), (stopped, f"not bought: {held}" if actions else held), True)
     return VipDecision(actions, (vip_reason, upload_reason), attention)
 
 
 def _renewal(
-    account: AccountStats, policy: VipPolicy, now: datetime, ratio_emergency: bool
-) -> tuple[Action | None, str, bool]:
+    account: AccountStats,
+    policy: VipPolicy,
+    now: datetime,
+    ratio_emergency: bool,
+    pending: tuple[VipPurchase, ...],
+) -> tuple[BuyVip | None, str, bool]:
     cls = account.class_name
     if policy.is_permanent(cls):
         return None, f"class {cls} keeps VIP-equivalent status for good; no renewal needed", False
@@ -147,6 +269,8 @@ def _renewal(
         if at_risk:
             reason += f" although VIP ends in {_days(remaining)} days"
         return None, reason, at_risk
+    if pending:
+        return _waiting(pending, account.vip_until, policy, now)
     if remaining is None:
         if _norm(cls) in policy.timed_vip_classes:
             return None, f"class {cls} but no VIP expiry reported; not buying blindly", True
@@ -170,7 +294,7 @@ def _renewal_buy(
     due: str,
     policy: VipPolicy,
     ratio_emergency: bool,
-) -> tuple[Action | None, str, bool]:
+) -> tuple[BuyVip | None, str, bool]:
     room_weeks = (timedelta(days=policy.max_vip_days) - remaining) // WEEK
     spare = points - policy.points_reserve
     affordable_weeks = math.floor(spare / policy.cost_per_week) if spare > 0 else 0
@@ -194,8 +318,29 @@ def _renewal_buy(
         reason += f"; {room_weeks} week(s) would fit but points allow {weeks}"
     if ratio_emergency:
         reason += "; ratio emergency does not block VIP renewal"
-    params = {"weeks": weeks, "cost": cost, "days_after": days_after / DAY}
-    return Action(BUY_VIP, reason, params), reason, False
+    return BuyVip(weeks, cost, days_after / DAY, reason), reason, False
+
+
+def _waiting(
+    pending: tuple[VipPurchase, ...], vip_until: datetime | None, policy: VipPolicy,
+    now: datetime,
+) -> tuple[None, str, bool]:
+    first, last = pending[0], pending[-1]
+    shown = f"{vip_until:%Y-%m-%d %H:%M}" if vip_until else "no VIP end"
+    reason = (
+        f"VIP purchase of {first.weeks} week(s) at {first.at:%Y-%m-%d %H:%M} UTC not yet "
+        f"shown (VIP should end {last.expected_until:%Y-%m-%d %H:%M}, tracker shows "
+        f"{shown}): no more VIP bought until it shows; it counts towards the "
+        f"{policy.max_vip_days}-day maximum"
+    )
+    if len(pending) > 1:
+        reason += f" ({len(pending)} purchases not shown)"
+    late = now - first.at
+    overdue = late > timedelta(hours=policy.reflect_grace_hours)
+    if overdue:
+        reason += (f"; still not shown after {late / timedelta(hours=1):.1f} hours: check "
+                   "VIP and points on the site")
+    return None, reason, overdue
 
 
 def _keep_back(class_name: str, policy: VipPolicy) -> int:
@@ -210,7 +355,7 @@ def _upload_credit(
     points: float,
     keep_back: int,
     ratio_emergency: bool,
-) -> tuple[Action | None, str]:
+) -> tuple[BuyUploadCredit | None, str]:
     spare = points - keep_back
     spare_gb = math.floor(spare / policy.upload_credit_cost_per_gb) if spare > 0 else 0
     spend_level = policy.points_cap - policy.cap_margin
@@ -241,7 +386,7 @@ def _upload_credit(
         f"{why}: buy {gb} GB upload credit for {cost:,} points "
         f"({points:,.0f} → {points - cost:,.0f}, {keep_back:,} kept back)"
     )
-    return Action(BUY_UPLOAD_CREDIT, reason, {"gb": gb, "cost": cost}), reason
+    return BuyUploadCredit(gb, cost, reason), reason
 
 
 def _shortfall_bytes(account: AccountStats, target_ratio: float) -> int:
@@ -256,53 +401,3 @@ def _remaining(vip_until: datetime | None, now: datetime) -> timedelta | None:
 
 def _days(span: timedelta) -> str:
     return f"{span / DAY:.1f}"
-
-
-@dataclass(frozen=True)
-class PurchaseOutcome:
-    """Whether a purchase whose answer was lost went through."""
-
-    status: str  # APPLIED, NOT_APPLIED or UNCLEAR
-    reason: str
-
-    @property
-    def may_retry(self) -> bool:
-        """Only a purchase that clearly did not happen may be tried again now."""
-        return self.status == NOT_APPLIED
-
-
-def purchase_outcome(
-    action: Action, before: AccountStats, after: AccountStats
-) -> PurchaseOutcome:
-    """Judge from the account read before the purchase and re-read after it.
-
-    VIP counts as bought when `vip_until` moved later; upload credit when points fell by at
-    least half its cost and uploaded bytes rose by at least half the credit (points earned
-    and bytes seeded in between make exact matches unreliable). Mixed signals are UNCLEAR:
-    the shell must not repeat, and the next daily decision starts from fresh numbers.
-    """
-    cost = action.params["cost"]
-    points_drop = before.bonus_points - after.bonus_points
-    paid = points_drop >= cost / 2
-    points = f"points {before.bonus_points:,.0f} → {after.bonus_points:,.0f} (cost {cost:,})"
-    if action.kind == BUY_VIP:
-        extended = after.vip_until is not None and (
-            before.vip_until is None or after.vip_until > before.vip_until
-        )
-        vip = f"VIP until {before.vip_until} → {after.vip_until}"
-        if extended:
-            return PurchaseOutcome(APPLIED, f"VIP buy went through: {vip}, {points}")
-        if not paid:
-            return PurchaseOutcome(NOT_APPLIED, f"VIP buy did not happen: {vip}, {points}")
-        return PurchaseOutcome(UNCLEAR, f"VIP buy unclear, points fell but {vip}; {points}")
-    if action.kind == BUY_UPLOAD_CREDIT:
-        credit = action.params["gb"] * GIB
-        gained = after.uploaded_bytes - before.uploaded_bytes
-        credited = gained >= credit / 2
-        upload = f"uploaded +{gained / GIB:,.2f} GiB (bought {action.params['gb']} GB)"
-        if paid and credited:
-            return PurchaseOutcome(APPLIED, f"upload credit went through: {upload}, {points}")
-        if not paid and not credited:
-            return PurchaseOutcome(NOT_APPLIED, f"upload credit did not happen: {upload}, {points}")
-        return PurchaseOutcome(UNCLEAR, f"upload credit unclear: {upload}, {points}")
-    raise ValueError(f"not a purchase: {action.kind}")

@@ -4,34 +4,24 @@ walk the VIP-pending list. Every decision is recorded with its reason."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mamcrawler.adapters.mam import MamClient, SearchQuery, TrackerError, TrackerPurchaseUncertain
+from mamcrawler.adapters.mam import MamClient, SearchQuery, TrackerError
 from mamcrawler.config import Settings
 from mamcrawler.domain import ratio_guard, vip_keeper
-from mamcrawler.domain.decision import Action
 from mamcrawler.domain.records import AccountStats
 from mamcrawler.store.db import session_scope
-from mamcrawler.store.models import AccountDecision, VipPending
+from mamcrawler.store.models import VipPending
 
 from . import guard_store, rules
+from .vip_purchases import carry_out, last_price_mismatch, record_decision, recorded_vip_buys
 from .wanted import add_wanted
 
 log = logging.getLogger("mamcrawler.account")
-
-
-def vip_policy(settings: Settings) -> vip_keeper.VipPolicy:
-    return vip_keeper.VipPolicy(
-        renew_threshold_days=settings.vip_renew_threshold_days,
-        points_reserve=settings.vip_points_reserve,
-        max_vip_days=settings.vip_max_days,
-        buy_when_not_vip=settings.vip_buy_when_not_vip,
-        cap_margin=settings.points_cap_margin,
-    )
 
 
 def ratio_emergency(session: Session, stats: AccountStats, settings: Settings,
@@ -40,59 +30,6 @@ def ratio_emergency(session: Session, stats: AccountStats, settings: Settings,
     state = guard_store.current_guard(session)
     return ratio_guard.step(state, stats.ratio, now,
                             guard_store.guard_policy(settings)).new_state.frozen
-
-
-@dataclass(frozen=True)
-class PurchaseRecord:
-    action: Action
-    outcome: str  # done, failed, applied, not_applied, unclear
-    detail: str
-
-
-def carry_out(client: MamClient, actions: tuple[Action, ...], before: AccountStats,
-              ) -> list[PurchaseRecord]:
-    """Buy in order; stop at the first failure or lost answer. Never repeats a purchase."""
-    done: list[PurchaseRecord] = []
-    for action in actions:
-        try:
-            if action.kind == vip_keeper.BUY_VIP:
-                result = client.buy_vip(int(action.params["weeks"]))
-            else:
-                result = client.buy_upload_credit(int(action.params["gb"]))
-            done.append(PurchaseRecord(action, "done", f"{result.points_left} points left"))
-        except TrackerPurchaseUncertain as exc:
-            # The answer was lost: read the account back to learn what happened.
-            try:
-                outcome = vip_keeper.purchase_outcome(action, before, client.account_stats())
-                done.append(PurchaseRecord(action, outcome.status, f"{exc}; {outcome.reason}"))
-            except TrackerError as again:
-                done.append(PurchaseRecord(action, vip_keeper.UNCLEAR,
-                                           f"{exc}; could not re-read the account: {again}"))
-            break
-        except TrackerError as exc:
-            done.append(PurchaseRecord(action, "failed", str(exc)))
-            break
-    return done
-
-
-def record_decision(session: Session, decision: vip_keeper.VipDecision,
-                    purchases: list[PurchaseRecord], stats: AccountStats, now: datetime) -> None:
-    if not decision.actions:
-        session.add(AccountDecision(at=now, kind="vip_keeper", action="none",
-                                    reason=decision.reason, outcome="nothing_to_do",
-                                    points_before=stats.bonus_points,
-                                    details={"attention": decision.attention}))
-        return
-    outcomes = {id(p.action): p for p in purchases}
-    for action in decision.actions:
-        purchase = outcomes.get(id(action))
-        session.add(AccountDecision(
-            at=now, kind="vip_keeper", action=action.kind, reason=action.reason,
-            outcome=purchase.outcome if purchase else "not_attempted",
-            points_before=stats.bonus_points,
-            details={**dict(action.params), "detail": purchase.detail if purchase else
-                     "an earlier purchase in this run did not complete",
-                     "attention": decision.attention}))
 
 
 def walk_vip_pending(session: Session, client: MamClient, stats: AccountStats,
@@ -117,20 +54,35 @@ def walk_vip_pending(session: Session, client: MamClient, stats: AccountStats,
 
 
 def account_check(client: MamClient, sessions: sessionmaker[Session], settings: Settings,
-                  now: datetime) -> str:
+                  vip: vip_keeper.VipPolicy, clock: Callable[[], datetime]) -> str:
     """The whole daily check; returns a one-line summary."""
+    now = clock()
     stats = client.account_stats()
     with session_scope(sessions) as session:
         guard_store.record_snapshot(session, stats, now, upload_rate_bps=None)
         emergency = ratio_emergency(session, stats, settings, now)
-    decision = vip_keeper.decide(stats, vip_policy(settings), now, ratio_emergency=emergency)
-    purchases = carry_out(client, decision.actions, stats)
+        bought, mismatch = recorded_vip_buys(session, now), last_price_mismatch(session)
+    decision = vip_keeper.decide(stats, vip, now, ratio_emergency=emergency, in_flight=bought,
+                                 price_mismatch=mismatch)
+    run = carry_out(client, decision.actions, stats, vip)
+    done_at = _after(clock, now)
+    # Recorded at once and on its own: if anything later fails, the next run still knows
+    # what was bought and does not buy it again.
+    with session_scope(sessions) as session:
+        record_decision(session, decision, run.records, stats, now, done_at)
+    latest = run.account_after or stats
     events = client.site_events()
     with session_scope(sessions) as session:
-        record_decision(session, decision, purchases, stats, now)
-        snapshot = rules.refresh(session, stats, events, now)
-        moved = walk_vip_pending(session, client, stats, events.active("freeleech"))
-    bought = ", ".join(f"{p.action.kind} {p.outcome}" for p in purchases) or "no purchase"
-    return (f"ratio {ratio_guard.ratio_text(stats.ratio)}, {stats.bonus_points:,.0f} points, "
-            f"class {stats.class_name}; VIP keeper: {decision.reason} ({bought}); "
+        if run.account_after is not None:  # so the status pages show the purchase
+            guard_store.record_snapshot(session, latest, done_at, upload_rate_bps=None)
+        snapshot = rules.refresh(session, latest, events, now)
+        moved = walk_vip_pending(session, client, latest, events.active("freeleech"))
+    bought_now = ", ".join(f"{p.action.kind} {p.outcome}" for p in run.records) or "no purchase"
+    return (f"ratio {ratio_guard.ratio_text(latest.ratio)}, {latest.bonus_points:,.0f} points, "
+            f"class {latest.class_name}; VIP keeper: {decision.reason} ({bought_now}); "
             f"rules v{snapshot.version}; {moved} VIP-pending now wanted")
+
+
+def _after(clock: Callable[[], datetime], earlier: datetime) -> datetime:
+    """The clock's time, but strictly after `earlier` even when the clock stands still."""
+    return max(clock(), earlier + timedelta(milliseconds=1))

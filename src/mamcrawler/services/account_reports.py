@@ -9,22 +9,31 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mamcrawler.config import Settings
-from mamcrawler.domain import rate, vip_keeper
+from mamcrawler.domain import rate, vip_keeper, vip_purchase
 from mamcrawler.domain.ratio_guard import PointsSnapshot, points_flow
+from mamcrawler.domain.vip_keeper import VipPolicy
+from mamcrawler.policies import Policies
 from mamcrawler.store.models import AccountDecision, AccountSnapshot, RatioGuardEvent, RulesSnapshot
 
 from . import guard_store
-from .account import vip_policy
+from .vip_purchases import last_price_mismatch
 
 STALE_AFTER = timedelta(days=2)  # the check runs daily; older data is itself a warning
-BOUGHT = ("done", vip_keeper.APPLIED)
+# Purchases the site went through with (a wrong price is still paid).
+BOUGHT = ("done", vip_purchase.APPLIED, vip_purchase.PRICE_MISMATCH)
 
 
 def _spent_by_purchases(session: Session, start: datetime, end: datetime) -> list[tuple]:
     rows = session.execute(select(AccountDecision.at, AccountDecision.details).where(
         AccountDecision.at >= start, AccountDecision.at < end,
         AccountDecision.outcome.in_(BOUGHT)))
-    return [(at, float((details or {}).get("cost", 0))) for at, details in rows]
+    return [(at, _spent(details or {})) for at, details in rows]
+
+
+def _spent(details: dict) -> float:
+    # What the site charged when it was checked, else what the purchase should cost.
+    charged = details.get("charged")
+    return float(charged if charged is not None else details.get("cost", 0))
 
 
 def points_between(session: Session, start: datetime, end: datetime) -> tuple[float, float]:
@@ -60,7 +69,7 @@ class VipStatus:
 
 
 def vip_status(session: Session, settings: Settings, now: datetime) -> VipStatus:
-    policy = vip_policy(settings)
+    policy = Policies.from_settings(settings).vip
     snap = guard_store.latest_snapshot(session)
     if snap is None:
         return VipStatus(False, None, None, None, False, None, None,
@@ -75,12 +84,17 @@ def vip_status(session: Session, settings: Settings, now: datetime) -> VipStatus
     span_days = max((now - first).total_seconds() / 86400, 0) if first else 0
     per_day = earned / span_days if span_days >= 0.5 else None
     status, reason = _vip_health(policy, snap, permanent, days_left, now)
+    stopped = vip_keeper.purchases_stopped(last_price_mismatch(session), policy, now)
+    if stopped is not None and not permanent:
+        due = days_left is None or days_left <= policy.renew_threshold_days
+        status, reason = ("critical" if due else "warning"), f"{stopped}; {reason}"
     return VipStatus(active, snap.class_name, snap.vip_until, days_left, permanent,
                      snap.bonus_points, per_day, policy.renew_threshold_days,
                      policy.cost_per_week, status, reason, snap.taken_at)
 
 
-def _vip_health(policy, snap, permanent, days_left, now) -> tuple[str, str]:
+def _vip_health(policy: VipPolicy, snap: AccountSnapshot, permanent: bool,
+                days_left: float | None, now: datetime) -> tuple[str, str]:
     if now - snap.taken_at > STALE_AFTER:
         return "warning", f"account data is from {snap.taken_at:%Y-%m-%d %H:%M} UTC"
     if permanent:

@@ -1,7 +1,9 @@
 """The simulated account: stats in both layouts, and a bonus store that moves real numbers.
 
 Prices follow reference/mam-api.md: VIP 1,250 points a week (whole weeks, at most about
-90 days in total), upload credit 500 points a GB; points are capped at 99,999.
+90 days in total), upload credit 500 points a GB; points are capped at 99,999. Tests may
+change the prices and the store's VIP limit, and make a VIP purchase show in the stats'
+`vip_until` late or never (the points are taken at once), as a lagging site would.
 """
 
 from __future__ import annotations
@@ -59,14 +61,33 @@ class Account:
     unsat_limit: int | None = None  # None: by class
     points_per_hour: float = 0.0
     points_since: datetime | None = None
+    vip_price: float = VIP_POINTS_PER_WEEK
+    upload_price: float = UPLOAD_POINTS_PER_GB
+    store_max_vip: timedelta = MAX_VIP
+    vip_lag: timedelta | None = timedelta(0)  # until a VIP buy shows in the stats; None: never
+    vip_shown: datetime | None = None  # the `vip_until` the stats show
+    vip_showing: list[tuple[datetime, datetime]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.vip_until is None:
             self.vip_until = self.now + timedelta(days=20)
+        self.vip_shown = self.vip_until
         self.points_since = self.points_since or self.now
 
-    def class_name(self, now: datetime) -> str:
-        vip_active = self.vip_until is not None and self.vip_until > now
+    def set_vip_until(self, value: datetime | None) -> None:
+        """Set VIP's end as the site knows and shows it (no lag for a set value)."""
+        self.vip_until = self.vip_shown = value
+        self.vip_showing.clear()
+
+    def shown_vip_until(self, now: datetime) -> datetime | None:
+        """What the stats say VIP's end is: purchases show once their lag has passed."""
+        while self.vip_showing and self.vip_showing[0][0] <= now:
+            self.vip_shown = self.vip_showing.pop(0)[1]
+        return self.vip_shown
+
+    def class_name(self, now: datetime, *, shown: bool = False) -> str:
+        until = self.shown_vip_until(now) if shown else self.vip_until
+        vip_active = until is not None and until > now
         buys_vip = self.base_class in ("User", "Power User")
         return "VIP" if vip_active and buys_vip else self.base_class
 
@@ -92,7 +113,7 @@ class Account:
         if self.class_name(now) not in ("Power User", "VIP"):
             raise StoreRefusal(f"VIP cannot be bought by class {self.class_name(now)}")
         start = max(now, self.vip_until or now)
-        room = now + MAX_VIP - start
+        room = now + self.store_max_vip - start
         if duration == "max":
             weeks = int(room / timedelta(weeks=1))
             if weeks < 1:
@@ -102,13 +123,17 @@ class Account:
                 raise StoreRefusal("Invalid duration: VIP is bought in whole weeks, at least 1")
             weeks = int(duration)
             if timedelta(weeks=weeks) > room + timedelta(days=1):
-                raise StoreRefusal("That would take VIP past its maximum of 90 days")
-        cost = weeks * VIP_POINTS_PER_WEEK
+                raise StoreRefusal("That would take VIP past its maximum of "
+                                   f"{self.store_max_vip.days} days")
+        cost = weeks * self.vip_price
         points = self.current_points(now)
         if points < cost:
-            raise StoreRefusal(f"Not enough bonus points: {cost} needed, {points:.1f} available")
+            raise StoreRefusal(
+                f"Not enough bonus points: {cost:.0f} needed, {points:.1f} available")
         self.set_points(points - cost, now)
         self.vip_until = start + timedelta(weeks=weeks)
+        if self.vip_lag is not None:
+            self.vip_showing = sorted([*self.vip_showing, (now + self.vip_lag, self.vip_until)])
         return {"success": True, "type": "VIP", "amount": weeks, "seedbonus": self.points}
 
     def buy_upload(self, amount: str, now: datetime) -> dict:
@@ -119,7 +144,7 @@ class Account:
             raise StoreRefusal("Invalid amount") from None
         if not gb >= 1:
             raise StoreRefusal("Invalid amount: at least 1 GB")
-        cost = gb * UPLOAD_POINTS_PER_GB
+        cost = gb * self.upload_price
         points = self.current_points(now)
         if points < cost:
             raise StoreRefusal(
@@ -142,7 +167,7 @@ class Account:
         reply: dict = {
             "username": self.username,
             "uid": str(self.uid) if flat else self.uid,
-            "classname": self.class_name(now),
+            "classname": self.class_name(now, shown=True),
             "ratio": "∞" if ratio is None else (f"{ratio:.2f}" if flat else ratio),
             "uploaded": _stats_size(self.uploaded),
             "downloaded": _stats_size(self.downloaded),
@@ -150,7 +175,8 @@ class Account:
             "downloaded_bytes": str(self.downloaded) if flat else self.downloaded,
             "seedbonus": f"{self.current_points(now):.1f}" if flat else self.current_points(now),
             "wedges": str(self.wedges) if flat else self.wedges,
-            "vip_until": utc_text(self.vip_until) if self.class_name(now) == "VIP" else None,
+            "vip_until": (utc_text(self.shown_vip_until(now))
+                          if self.class_name(now, shown=True) == "VIP" else None),
             "connectable": "yes" if self.connectable else "no",
         }
         if with_buckets:

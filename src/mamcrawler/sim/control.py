@@ -9,7 +9,10 @@ All endpoints take and return JSON; bad input answers 400 ``{"error": ...}``.
   (class without purchased VIP), ``vip_until`` ("YYYY-MM-DD HH:MM:SS"/ISO UTC or null),
   ``vip_days`` (VIP ends that many days from now), ``wedges``, ``unsat_count``,
   ``unsat_limit`` (null = by class), ``counts`` ({bucket: n}), ``red`` ({bucket: bool}),
-  ``username``, ``connectable``.
+  ``username``, ``connectable``; and the bonus store: ``vip_price`` (points a week),
+  ``upload_price`` (points a GB), ``store_max_vip_days`` (the store's VIP limit),
+  ``vip_lag_s`` (seconds before a VIP purchase shows in the stats' ``vip_until``; null =
+  never; the points are taken at once).
 - ``POST /sim/control/session`` ``{"mam_id": str|null}`` a new session (random if null);
   answers ``{"mam_id": value}``.
 - ``POST /sim/control/events`` ``{"freeleech"|"bonus"|"multiplier": {"active", "ends",
@@ -84,9 +87,19 @@ def set_account(sim: TrackerSimulator, body: dict) -> object:
     if "points" in body:
         account.set_points(float(body["points"]), now)
     if "vip_until" in body:
-        account.vip_until = _time(body["vip_until"])
+        account.set_vip_until(_time(body["vip_until"]))
     if "vip_days" in body:
-        account.vip_until = now + timedelta(days=float(body["vip_days"]))
+        account.set_vip_until(now + timedelta(days=float(body["vip_days"])))
+    for key, attr in (("vip_price", "vip_price"), ("upload_price", "upload_price")):
+        if key in body:
+            if not float(body[key]) > 0:
+                raise ControlError(f"{key} must be above 0")
+            setattr(account, attr, float(body[key]))
+    if "store_max_vip_days" in body:
+        account.store_max_vip = timedelta(days=float(body["store_max_vip_days"]))
+    if "vip_lag_s" in body:
+        lag = body["vip_lag_s"]
+        account.vip_lag = None if lag is None else timedelta(seconds=float(lag))
     if "unsat_count" in body:
         account.counts["unsat"] = int(body["unsat_count"])
     account.counts.update({k: int(v) for k, v in (body.get("counts") or {}).items()})

@@ -227,7 +227,8 @@ class TrackerSimulator:
                 "mam_id": self.cookie,
                 "cookies_issued": self.cookies_issued,
                 "account": account.stats(now, layout="nested", with_buckets=True)
-                | {"points_exact": account.current_points(now), "base_class": account.base_class},
+                | {"points_exact": account.current_points(now), "base_class": account.base_class,
+                   "vip_until_actual": _text(account.vip_until)},
                 "events": self.events_reply(),
                 "layout": self.layout,
                 "malformed": self.malformed,

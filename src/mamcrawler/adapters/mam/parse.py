@@ -26,6 +26,7 @@ from mamcrawler.adapters.mam.values import (
     parse_series,
     parse_size,
     parse_utc,
+    to_finite_float,
     to_flag,
     to_float,
     to_int,
@@ -66,9 +67,12 @@ def parse_account_stats(payload: object) -> AccountStats:
         )
     uploaded = _bytes_field(data, "uploaded")
     downloaded = _bytes_field(data, "downloaded")
-    points = to_float(data.get("seedbonus"))
-    if points is None:
-        raise TrackerBadResponse("account stats without a readable seedbonus")
+    points = to_finite_float(data.get("seedbonus"))
+    if points is None or points < 0:
+        # "inf" or NaN would pass for a fortune; refuse the reading as a whole, as for a
+        # missing value, so nothing is bought or judged from it.
+        raw = scrub(repr(data.get("seedbonus")), limit=40)
+        raise TrackerBadResponse(f"account stats without a readable seedbonus ({raw})")
     return AccountStats(
         username=username,
         uid=to_int(data.get("uid")),
@@ -214,7 +218,7 @@ def parse_purchase(payload: object, kind: str) -> PurchaseResult:
     return PurchaseResult(
         kind=clean_text(data.get("type")) or kind,
         amount=to_float(data.get("amount")) or 0.0,
-        points_left=to_float(data.get("seedbonus")),
+        points_left=to_finite_float(data.get("seedbonus")),
         uploaded_bytes=parse_size(data.get("uploaded")),
         downloaded_bytes=parse_size(data.get("downloaded")),
         ratio=ratio,

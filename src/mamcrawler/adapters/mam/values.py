@@ -66,6 +66,16 @@ def to_float(value: object) -> float | None:
     return None
 
 
+def to_finite_float(value: object) -> float | None:
+    """Like `to_float`, but "inf", "Infinity" and "NaN" (text or JSON literal) give None.
+
+    For amounts that are spent or compared (bonus points): infinity there is a broken
+    reply, not a very large number.
+    """
+    number = to_float(value)
+    return number if number is not None and math.isfinite(number) else None
+
+
 def to_flag(value: object) -> bool:
     """True for 1, "1", true, "true", "yes"; False for everything else."""
     if isinstance(value, bool):
