@@ -17,6 +17,7 @@ from mamcrawler.demo import start_demo_tracker
 from mamcrawler.demo.world import DemoWorld
 from mamcrawler.jobs.context import JobContext
 from mamcrawler.jobs.scheduler import JobScheduler
+from mamcrawler.policies import Policies
 from mamcrawler.services.tracker import TrackerEndpoint
 from mamcrawler.store import migrate
 from mamcrawler.store.db import make_engine, make_session_factory
@@ -79,10 +80,16 @@ class Runtime:
             stoppers.append(stop)
             # The simulator's torrents must never reach the person's real systems.
             settings = settings.model_copy(update=DEMO_DETACHED)
-        ctx = JobContext(settings=settings, sessions=sessions, tracker=tracker)
+        ctx = JobContext(settings=settings, sessions=sessions, tracker=tracker,
+                         policies=Policies.from_settings(settings))
         scheduler = JobScheduler(ctx)
         key, key_file = api_key_for(settings)
         return cls(settings, engine, sessions, scheduler, key, key_file, stoppers)
+
+    @property
+    def policies(self) -> Policies:
+        """The policies every job and report uses, built once from the settings."""
+        return self.scheduler.ctx.policies
 
     def close(self) -> None:
         self.scheduler.shutdown()

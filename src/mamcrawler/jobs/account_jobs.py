@@ -16,5 +16,4 @@ def tracker_client(ctx: JobContext):
 
 
 def account_check(ctx: JobContext) -> str:
-    return account.account_check(tracker_client(ctx), ctx.sessions, ctx.settings,
-                                 ctx.policies.vip, ctx.clock)
+    return account.account_check(tracker_client(ctx), ctx.sessions, ctx.policies, ctx.clock)

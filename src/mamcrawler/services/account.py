@@ -11,30 +11,33 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mamcrawler.adapters.mam import MamClient, SearchQuery, TrackerError
-from mamcrawler.config import Settings
 from mamcrawler.domain import ratio_guard, vip_keeper
+from mamcrawler.domain.freeness import AccountView, SiteEvent, freeness
+from mamcrawler.domain.ratio_guard import GuardPolicy
 from mamcrawler.domain.records import AccountStats
+from mamcrawler.policies import Policies
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import VipPending
 
 from . import guard_store, rules
+from .acquisition_inputs import domain_events
 from .vip_purchases import carry_out, last_price_mismatch, record_decision, recorded_vip_buys
 from .wanted import add_wanted
 
 log = logging.getLogger("mamcrawler.account")
 
 
-def ratio_emergency(session: Session, stats: AccountStats, settings: Settings,
+def ratio_emergency(session: Session, stats: AccountStats, guard: GuardPolicy,
                     now: datetime) -> bool:
     """True while the ratio guard is frozen, or when this reading would freeze it."""
     state = guard_store.current_guard(session)
-    return ratio_guard.step(state, stats.ratio, now,
-                            guard_store.guard_policy(settings)).new_state.frozen
+    return ratio_guard.step(state, stats.ratio, now, guard).new_state.frozen
 
 
 def walk_vip_pending(session: Session, client: MamClient, stats: AccountStats,
-                     site_freeleech: bool) -> int:
-    """Pending releases that turned free become wanted. Returns how many moved."""
+                     events: tuple[SiteEvent, ...], now: datetime) -> int:
+    """Pending releases that turned free now (events by their end, VIP-free by the VIP
+    expiry) become wanted. Returns how many moved."""
     moved = 0
     for item in session.scalars(select(VipPending).where(VipPending.status == "pending")):
         text = " ".join(filter(None, [item.title, item.author]))
@@ -44,7 +47,8 @@ def walk_vip_pending(session: Session, client: MamClient, stats: AccountStats,
             log.info("VIP-pending check stopped: %s", exc)
             break
         release = next((r for r in found if r.id == item.release_id), None)
-        if release and ratio_guard.is_free(release, stats.class_name, site_freeleech):
+        account = AccountView(stats.class_name, stats.vip_until)
+        if release and freeness(release, account, events, now).free:
             entry, _ = add_wanted(session, {"title": item.title, "author": item.author,
                                             "source": "vip_pending"})
             item.status, item.wanted_id = "wanted", entry.id
@@ -53,15 +57,16 @@ def walk_vip_pending(session: Session, client: MamClient, stats: AccountStats,
     return moved
 
 
-def account_check(client: MamClient, sessions: sessionmaker[Session], settings: Settings,
-                  vip: vip_keeper.VipPolicy, clock: Callable[[], datetime]) -> str:
+def account_check(client: MamClient, sessions: sessionmaker[Session], policies: Policies,
+                  clock: Callable[[], datetime]) -> str:
     """The whole daily check; returns a one-line summary."""
     now = clock()
     stats = client.account_stats()
     with session_scope(sessions) as session:
         guard_store.record_snapshot(session, stats, now, upload_rate_bps=None)
-        emergency = ratio_emergency(session, stats, settings, now)
+        emergency = ratio_emergency(session, stats, policies.guard, now)
         bought, mismatch = recorded_vip_buys(session, now), last_price_mismatch(session)
+    vip = policies.vip
     decision = vip_keeper.decide(stats, vip, now, ratio_emergency=emergency, in_flight=bought,
                                  price_mismatch=mismatch)
     run = carry_out(client, decision.actions, stats, vip)
@@ -76,7 +81,7 @@ def account_check(client: MamClient, sessions: sessionmaker[Session], settings: 
         if run.account_after is not None:  # so the status pages show the purchase
             guard_store.record_snapshot(session, latest, done_at, upload_rate_bps=None)
         snapshot = rules.refresh(session, latest, events, now)
-        moved = walk_vip_pending(session, client, latest, events.active("freeleech"))
+        moved = walk_vip_pending(session, client, latest, domain_events(events), now)
     bought_now = ", ".join(f"{p.action.kind} {p.outcome}" for p in run.records) or "no purchase"
     return (f"ratio {ratio_guard.ratio_text(latest.ratio)}, {latest.bonus_points:,.0f} points, "
             f"class {latest.class_name}; VIP keeper: {decision.reason} ({bought_now}); "

@@ -8,11 +8,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mamcrawler.config import Settings
 from mamcrawler.domain import rate, vip_keeper, vip_purchase
 from mamcrawler.domain.ratio_guard import PointsSnapshot, points_flow
 from mamcrawler.domain.vip_keeper import VipPolicy
-from mamcrawler.policies import Policies
 from mamcrawler.store.models import AccountDecision, AccountSnapshot, RatioGuardEvent, RulesSnapshot
 
 from . import guard_store
@@ -68,8 +66,7 @@ class VipStatus:
     last_updated: datetime | None
 
 
-def vip_status(session: Session, settings: Settings, now: datetime) -> VipStatus:
-    policy = Policies.from_settings(settings).vip
+def vip_status(session: Session, policy: VipPolicy, now: datetime) -> VipStatus:
     snap = guard_store.latest_snapshot(session)
     if snap is None:
         return VipStatus(False, None, None, None, False, None, None,
@@ -118,9 +115,9 @@ def latest_rules(session: Session) -> RulesSnapshot | None:
     return session.scalar(select(RulesSnapshot).order_by(RulesSnapshot.version.desc()).limit(1))
 
 
-def event_impact(freeleech: bool, bonus: bool, guard_frozen: bool) -> dict:
-    """How the active events change the grab rate (R6), with the reason."""
-    policy = rate.RatePolicy()
+def event_impact(policy: rate.RatePolicy, freeleech: bool, bonus: bool,
+                 guard_frozen: bool) -> dict:
+    """How the events running now change the grab rate (R6), with the reason."""
     normal = rate.slots(policy, freeleech_event=False, bonus_event=False, guard_frozen=False,
                         seeding_capacity=10**6)
     now = rate.slots(policy, freeleech_event=freeleech, bonus_event=bonus,

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mamcrawler.adapters.mam.models import SiteEvents
 from mamcrawler.adapters.qbittorrent import TorrentClientError
 from mamcrawler.config import Settings
 from mamcrawler.domain.acquisition import InFlight
@@ -26,7 +27,11 @@ log = logging.getLogger("mamcrawler.acquisition")
 
 def site_events(tracker: Tracker) -> tuple[SiteEvent, ...]:
     """The site's events now, each with its end (the client never raises for these)."""
-    events = tracker.site_events()
+    return domain_events(tracker.site_events())
+
+
+def domain_events(events: SiteEvents) -> tuple[SiteEvent, ...]:
+    """The tracker's running events as the decisions take them: kind and end."""
     return tuple(SiteEvent(e.kind, ends=e.ends) for e in events.events if e.active)
 
 

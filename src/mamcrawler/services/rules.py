@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamcrawler.adapters.mam import SiteEvents
+from mamcrawler.domain.freeness import SiteEvent
 from mamcrawler.domain.records import AccountStats
 from mamcrawler.store.models import RulesSnapshot
 
@@ -54,6 +55,18 @@ def _summary(content: dict) -> str:
     return (f"min ratio {content['rules']['min_ratio']}, seed {content['rules']['seed_hours']} h "
             f"within {content['rules']['seed_window_days']} days, unsatisfied limit "
             f"{content['unsatisfied_limit']}; events: {events}")
+
+
+def running_events(snapshot: RulesSnapshot | None, kind: str, now: datetime
+                   ) -> tuple[SiteEvent, ...]:
+    """The stored events of `kind` still running at `now` (an event whose end has passed
+    no longer counts, however recently it was stored)."""
+    if snapshot is None:
+        return ()
+    events = (SiteEvent(e["kind"], ends=datetime.fromisoformat(e["ends"]) if e.get("ends")
+                        else None)
+              for e in snapshot.content.get("events", {}).get("active", []))
+    return tuple(e for e in events if e.kind == kind and e.running(now))
 
 
 def latest(session: Session) -> RulesSnapshot | None:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from mamcrawler.services import account_reports as reports
+from mamcrawler.services import rules
 from mamcrawler.store.models import RatioGuardState
 
 from ..deps import DbSession, runtime
@@ -63,7 +64,7 @@ class EventsOut(BaseModel):
 @router.get("/api/system/vip/status", response_model=Envelope[VipStatusOut],
             summary="VIP state, points and whether renewal is on track")
 def vip_status(request: Request, session: DbSession):
-    status = reports.vip_status(session, runtime(request).settings, datetime.now(UTC))
+    status = reports.vip_status(session, runtime(request).policies.vip, datetime.now(UTC))
     decision = reports.latest_vip_decision(session)
     return ok(VipStatusOut(**status.__dict__, last_decision=decision))
 
@@ -84,12 +85,15 @@ def mam_rules(session: DbSession):
 
 @router.get("/api/system/events", response_model=Envelope[EventsOut],
             summary="Active site-wide events and how they change the grab rate")
-def events(session: DbSession):
+def events(request: Request, session: DbSession):
     snap = reports.latest_rules(session)
     content = snap.content["events"] if snap else {"status": "unknown", "active": []}
     guard = session.get(RatioGuardState, 1)
-    impact = reports.event_impact(bool(snap and snap.freeleech_active),
-                                  bool(snap and snap.bonus_active), bool(guard and guard.frozen))
+    now = datetime.now(UTC)
+    impact = reports.event_impact(runtime(request).policies.rate,
+                                  bool(rules.running_events(snap, "freeleech", now)),
+                                  bool(rules.running_events(snap, "bonus", now)),
+                                  bool(guard and guard.frozen))
     active = [EventOut(**e) for e in content["active"]]
     return ok(EventsOut(status=content["status"], active_events=active, count=len(active),
                         impact=impact, last_checked=snap.last_checked_at if snap else None))
