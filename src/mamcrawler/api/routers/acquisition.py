@@ -1,4 +1,7 @@
-"""Wanted books and downloads, plus the recent-failures summary."""
+"""Wanted books and downloads, plus the recent-failures summary.
+
+Downloads are read-only resources: the jobs move them through their lifecycle.
+"""
 
 from __future__ import annotations
 
@@ -68,6 +71,5 @@ wanted = crud_router(prefix="/api/wanted", noun="wanted book", model=WantedBook,
 
 
 downloads = crud_router(prefix="/api/downloads", noun="download", model=Download,
-                        create=schemas.DownloadIn, patch=schemas.DownloadPatch,
                         out=schemas.DownloadOut, order_by=[Download.id.desc()],
-                        filters=_download_filters)
+                        filters=_download_filters, read_only=True)
