@@ -37,24 +37,24 @@ from tests.support.rate_probe import DEADLINE_S, Arrivals
 JITTER_S = 0.08
 
 
-@pytest.mark.parametrize(("first", "second"), [(0.5, 0.5), (0.2, 0.6)])
+@pytest.mark.parametrize(("short", "long"), [(0.5, 0.5), (0.2, 0.6)])
 def test_two_processes_share_one_spacing(tmp_path: Path, arrivals: Arrivals, rate_workers,
-                                         first: float, second: float) -> None:
+                                         short: float, long: float) -> None:
     go = tmp_path / "go"
-    workers = [rate_workers(tmp_path / "data", arrivals.base_url, tag, interval=interval,
-                            count=4, go_file=go)
-               for tag, interval in (("a", first), ("b", second))]
-    for worker in workers:
-        worker.expect("ready")
-    go.touch()  # both start at once: per-process limiters would send two requests at once
-    slots = sorted(slot for worker in workers for slot in worker.slots())
-    gap = max(first, second)  # the shorter interval never shortens the longer one's gap
+    data = tmp_path / "data"
+    a = rate_workers(data, arrivals.base_url, "a", interval=short, count=4, go_file=go)
+    a.expect("ready")
+    b = rate_workers(data, arrivals.base_url, "b", interval=long, count=4)
+    arrivals.wait_for(1, "b-")
+    go.touch()  # `a` starts while `b` is busy: alone, it would send its first one at once
+    slots = sorted(a.slots() + b.slots())
 
+    # The shorter interval never shortens the gap the longer one asked for.
     assert len(slots) == 8
-    assert all(b - a >= gap - 1e-6 for a, b in pairwise(slots)), slots
+    assert all(y - x >= long - 1e-6 for x, y in pairwise(slots)), slots
     times = sorted(arrivals.times())
     assert len(times) == 8
-    assert all(b - a >= gap - JITTER_S for a, b in pairwise(times)), (times, arrivals.texts())
+    assert all(y - x >= long - JITTER_S for x, y in pairwise(times)), (times, arrivals.texts())
 
 
 def test_a_killed_holder_does_not_block_the_other_process(
