@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,7 +21,7 @@ def add_download(runtime, state: str = "downloading", wanted_status: str = "down
     """A wanted book with one download of it; returns (download id, wanted id)."""
     with session_scope(runtime.sessions) as session:
         wanted = WantedBook(title="Dune", author="Frank Herbert", status=wanted_status,
-                            dedupe_key=f"dune-{datetime.now(UTC).timestamp()}")
+                            dedupe_key=f"dune-{uuid.uuid4().hex}")
         session.add(wanted)
         session.flush()
         download = Download(wanted_id=wanted.id, title="Dune", author="Frank Herbert",
