@@ -104,7 +104,7 @@ def live_tracker(settings: Settings) -> TrackerEndpoint | None:
     if settings.is_demo or settings.mam_id is None:
         return None
     return TrackerEndpoint(settings.mam_url, settings.mam_id.get_secret_value(),
-                           settings.mam_min_interval_s)
+                           settings.mam_min_interval_s, shared_dir=settings.data_dir)
 
 
 def api_key_for(settings: Settings) -> tuple[str, Path | None]:

@@ -120,15 +120,18 @@ def test_wanted_duplicates_merge(api):
     assert by_status == 1
 
 
-def test_downloads_crud_and_failed_summary(api):
-    created = api.post("/api/downloads", json={"title": "Dune", "edition": "paid"}).json()
-    download_id = created["data"]["id"]
-    assert created["data"]["state"] == "queued"
-    api.patch(f"/api/downloads/{download_id}", json={"state": "failed", "error": "tracker 503"})
+def test_downloads_list_and_failed_summary(api, runtime):
+    from mamcrawler.store.db import session_scope
+    from mamcrawler.store.models import Download
+
+    with session_scope(runtime.sessions) as session:
+        session.add(Download(title="Dune", edition="paid", state="failed", error="tracker 503"))
     failed = api.get("/api/downloads/failed").json()["data"]
     assert failed["total"] == 1 and failed["items"][0]["error"] == "tracker 503"
     only_failed = api.get("/api/downloads", params={"state": "failed"}).json()["data"]
     assert only_failed["total"] == 1
+    download_id = only_failed["items"][0]["id"]
+    assert api.get(f"/api/downloads/{download_id}").json()["data"]["edition"] == "paid"
 
 
 @pytest.mark.parametrize(("method", "path", "kwargs", "status"), [
@@ -150,7 +153,10 @@ def test_downloads_crud_and_failed_summary(api):
     ("get", "/api/books", {"params": {"offset": -1}}, 422),
     ("get", "/api/no-such-thing", {}, 404),
     ("put", "/api/books", {}, 405),
-    ("patch", "/api/downloads/1", {"json": {"state": "exploded"}}, 422),
+    ("patch", "/api/downloads/1", {"json": {"state": "imported"}}, 405),
+    ("post", "/api/downloads/abc/cancel", {}, 422),
+    ("post", "/api/downloads/1/cancel", {"params": {"requeue": "perhaps"}}, 422),
+    ("post", "/api/downloads/424242/retry", {}, 404),
     ("patch", "/api/wanted/1", {"json": {"title": None}}, 422),
     ("patch", "/api/books/1", {"json": {"authors": None}}, 422),
     ("patch", "/api/series/1", {"json": {"followed": None}}, 422),

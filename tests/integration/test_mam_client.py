@@ -536,6 +536,12 @@ def test_limiter_is_thread_safe_and_shared(fake_clock: FakeClock) -> None:
     assert shared_limiter("http://127.0.0.1:1/") is shared_limiter("HTTP://127.0.0.1:1")
 
 
+def test_a_shorter_interval_never_shortens_a_longer_gap(fake_clock: FakeClock) -> None:
+    limiter = MinIntervalLimiter(2.0, clock=fake_clock.clock, sleep=fake_clock.sleep)
+    slots = [limiter.acquire(10.0), limiter.acquire(2.0), limiter.acquire()]
+    assert slots == [0.0, 10.0, 20.0]
+
+
 def test_honest_user_agent_and_only_the_session_cookie() -> None:
     seen: list[httpx.Request] = []
 

@@ -24,17 +24,19 @@ def crud_router(
     prefix: str,
     noun: str,
     model: Any,
-    create: type[BaseModel],
-    patch: type[BaseModel],
     out: type[BaseModel],
+    create: type[BaseModel] | None = None,
+    patch: type[BaseModel] | None = None,
     order_by: Sequence[Any],
     filters: Callable[..., list] = _no_filters,
     build: Callable[[Session, BaseModel], Any] | None = None,  # -> obj or (obj, created)
     apply: Callable[[Session, Any, BaseModel], None] | None = None,
     to_out: Callable[[Any], BaseModel] | None = None,
     eager: Sequence[Any] = (),  # loader options, e.g. selectinload(...) against N+1 queries
+    read_only: bool = False,
 ) -> APIRouter:
-    """List/get/create/patch/delete for `model`, enveloped and paginated."""
+    """List/get for `model`, enveloped and paginated; create/patch/delete too unless
+    `read_only` (then those methods answer 405: changes go through service commands)."""
     router = APIRouter(prefix=prefix, tags=[noun])
     render = to_out or out.model_validate
     build = build or (lambda session, body: model(**body.model_dump()))
@@ -59,6 +61,11 @@ def crud_router(
     @router.get("/{item_id}", response_model=Envelope[out], summary=f"Get one {noun}")
     def get_item(item_id: Id, session: DbSession):
         return ok(render(load(session, item_id)))
+
+    if read_only:
+        return router
+    if create is None or patch is None:
+        raise ValueError(f"a writable {noun} resource needs create and patch bodies")
 
     @router.post("", response_model=Envelope[out], status_code=201, summary=f"Create a {noun}")
     def create_item(body: create, session: DbSession, response: Response):  # type: ignore[valid-type]

@@ -185,25 +185,7 @@ class WantedOut(Out):
 
 
 DownloadState = Literal["queued", "grabbing", "downloading", "verifying", "importing",
-                        "imported", "failed", "abandoned", "removed"]
-
-
-class DownloadIn(In):
-    title: Name
-    author: Name | None = None
-    wanted_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
-    release_id: Code | None = None
-    release_title: Str | None = None
-    edition: Literal["free", "wedge", "paid"] = "free"
-    size_bytes: Annotated[int, Field(ge=0, le=2**62)] | None = None
-    reason: LongText | None = None
-
-
-class DownloadPatch(In):
-    state: DownloadState = None  # type: ignore[assignment]
-    next_retry_at: datetime | None = None
-    error: LongText | None = None
-    reason: LongText | None = None
+                        "imported", "failed", "abandoned", "removed", "cancelled"]
 
 
 class DownloadOut(Out):

@@ -139,7 +139,7 @@ def check_tracker(settings: Settings, sessions: sessionmaker[Session] | None) ->
     from mamcrawler.services.tracker import TrackerEndpoint, make_client
 
     endpoint = TrackerEndpoint(settings.mam_url, settings.mam_id.get_secret_value(),
-                               settings.mam_min_interval_s)
+                               settings.mam_min_interval_s, shared_dir=settings.data_dir)
     try:
         with make_client(endpoint, sessions, max_attempts=1) as client:
             stats = client.account_stats()

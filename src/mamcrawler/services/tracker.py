@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from mamcrawler.adapters.mam import MamClient
+from mamcrawler.adapters.mam import MamClient, SharedRateLimiter
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import AppState, utcnow
 
@@ -22,12 +24,15 @@ class TrackerEndpoint:
     """Where the tracker is and the first session cookie to use there.
 
     Live: MAM_URL and MAM_ID from the settings. Demo: the built-in simulator.
+    `shared_dir` (DATA_DIR when live) is where every process of the install keeps one
+    request rate for the tracker; None = this process only (the demo's own simulator).
     """
 
     base_url: str
     first_cookie: str
     min_interval_s: float
     demo: bool = False
+    shared_dir: Path | None = None
 
     def __repr__(self) -> str:  # never show the cookie
         return f"TrackerEndpoint({self.base_url!r}, demo={self.demo})"
@@ -70,8 +75,23 @@ def make_client(endpoint: TrackerEndpoint | None, sessions: sessionmaker[Session
             "not configured: no tracker session. Create one on the tracker's Security page "
             "and set MAM_ID (or run without it for the demo simulator)")
     key = SESSION_KEY + (".demo" if endpoint.demo else "")
+    if endpoint.shared_dir is not None:
+        options.setdefault("limiter", install_limiter(endpoint.shared_dir))
     return MamClient(endpoint.base_url, endpoint.first_cookie, DbSessionStore(sessions, key),
                      min_interval_s=endpoint.min_interval_s, **options)
+
+
+_limiters: dict[Path, SharedRateLimiter] = {}
+_limiters_lock = threading.Lock()
+
+
+def install_limiter(shared_dir: Path) -> SharedRateLimiter:
+    """The tracker limiter kept in `shared_dir`, one object per folder in this process."""
+    key = Path(shared_dir).resolve()
+    with _limiters_lock:
+        if key not in _limiters:
+            _limiters[key] = SharedRateLimiter(key, "tracker")
+        return _limiters[key]
 
 
 def shared_client(cache, endpoint: TrackerEndpoint | None,

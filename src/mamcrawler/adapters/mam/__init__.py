@@ -25,6 +25,7 @@ from mamcrawler.adapters.mam.models import (
 )
 from mamcrawler.adapters.mam.ratelimit import MinIntervalLimiter, shared_limiter
 from mamcrawler.adapters.mam.session import MemorySessionStore, SessionStore
+from mamcrawler.adapters.mam.shared_rate import SharedRateLimiter
 
 __all__ = [
     "MAX_VIP_WEEKS",
@@ -36,6 +37,7 @@ __all__ = [
     "SearchQuery",
     "SeedboxUpdate",
     "SessionStore",
+    "SharedRateLimiter",
     "SiteEvent",
     "SiteEvents",
     "TrackerAuthError",

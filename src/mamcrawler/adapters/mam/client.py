@@ -37,7 +37,7 @@ from mamcrawler.adapters.mam.parse import (
 )
 from mamcrawler.adapters.mam.ratelimit import (
     DEFAULT_MIN_INTERVAL_S,
-    MinIntervalLimiter,
+    RequestLimiter,
     shared_limiter,
 )
 from mamcrawler.adapters.mam.session import SessionStore
@@ -60,8 +60,10 @@ class MamClient:
     The session starts from the store's value, else from `mam_id` (the settings); every
     rotated cookie is saved to the store at once. If the saved value is rejected and the
     settings hold a different one, reads try that once (the user set a fresh MAM_ID).
-    `limiter` defaults to the process-wide limiter for `base_url`; `min_interval_s`
-    (seconds between requests) defaults to the limiter's own interval, 2 s for a new one.
+    `limiter` defaults to the process-wide limiter for `base_url` (pass a
+    SharedRateLimiter to share one rate with the install's other processes);
+    `min_interval_s` (seconds between requests) defaults to the limiter's own interval,
+    2 s for a new one.
     """
 
     def __init__(
@@ -73,7 +75,7 @@ class MamClient:
         min_interval_s: float | None = None,
         timeout_s: float = 30.0,
         transport: httpx.BaseTransport | None = None,
-        limiter: MinIntervalLimiter | None = None,
+        limiter: RequestLimiter | None = None,
         max_attempts: int = 4,
         backoff_base_s: float = 2.0,
         backoff_max_s: float = 60.0,

@@ -29,8 +29,9 @@ from mamcrawler.adapters.mam.errors import (
     mask_cookies,
     scrub,
 )
-from mamcrawler.adapters.mam.ratelimit import MinIntervalLimiter
+from mamcrawler.adapters.mam.ratelimit import RequestLimiter
 from mamcrawler.adapters.mam.session import SessionStore
+from mamcrawler.adapters.mam.shared_rate import LimiterLockTimeout
 
 log = logging.getLogger(__name__)
 COOKIE_NAME = "mam_id"
@@ -71,7 +72,7 @@ class TrackerTransport:
         base_url: str,
         mam_id: str,
         store: SessionStore,
-        limiter: MinIntervalLimiter,
+        limiter: RequestLimiter,
         *,
         min_interval_s: float | None,
         timeout_s: float,
@@ -147,16 +148,21 @@ class TrackerTransport:
     def _attempt(
         self, url: str, kind: Kind, what: str, cookie: str | None = None
     ) -> httpx.Response:
-        with self._limiter.exclusive:
-            self._limiter.acquire(self._min_interval_s)
-            sent = cookie or self.current_cookie()
-            try:
-                response = self._http.get(url, headers={"Cookie": f"{COOKIE_NAME}={sent}"})
-            except httpx.TransportError as exc:
-                raise self._transport_failure(exc, kind, what) from None
-            self._remember_rotation(response, sent)
-        log.debug("tracker GET %s -> %s", url.split("?")[0], response.status_code)
-        self._check(response, kind, what, sent)
+        try:
+            with self._limiter.exclusive:
+                self._limiter.acquire(self._min_interval_s)
+                sent = cookie or self.current_cookie()
+                try:
+                    response = self._http.get(url, headers={"Cookie": f"{COOKIE_NAME}={sent}"})
+                except httpx.TransportError as exc:
+                    raise self._transport_failure(exc, kind, what) from None
+                self._remember_rotation(response, sent)
+                log.debug("tracker GET %s -> %s", url.split("?")[0], response.status_code)
+                # Checked before letting go, so a 429's back-off is in the shared timeline
+                # before any other process sends its next request.
+                self._check(response, kind, what, sent)
+        except LimiterLockTimeout as exc:  # nothing was sent
+            raise TrackerUnavailable(str(exc)) from None
         return response
 
     def _transport_failure(self, exc: httpx.TransportError, kind: Kind, what: str) -> TrackerError:

@@ -1,19 +1,24 @@
-"""Wanted books and downloads, plus the recent-failures summary."""
+"""Wanted books and downloads, plus the recent-failures summary.
+
+Downloads are read-only resources: the jobs move them, and a person cancels or retries
+one through the commands below, which go through the downloads service.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from mamcrawler.services import downloads as download_commands
 from mamcrawler.services import wanted as wanted_service
 from mamcrawler.store.models import Download, WantedBook
 
 from .. import schemas
-from ..crud import crud_router
-from ..deps import DbSession, PageParams
-from ..envelope import Envelope, Page, ok
+from ..crud import Id, crud_router
+from ..deps import DbSession, PageParams, runtime
+from ..envelope import ApiError, Envelope, NotFound, Page, ok
 from .library import _view_page
 
 
@@ -68,6 +73,43 @@ wanted = crud_router(prefix="/api/wanted", noun="wanted book", model=WantedBook,
 
 
 downloads = crud_router(prefix="/api/downloads", noun="download", model=Download,
-                        create=schemas.DownloadIn, patch=schemas.DownloadPatch,
                         out=schemas.DownloadOut, order_by=[Download.id.desc()],
-                        filters=_download_filters)
+                        filters=_download_filters, read_only=True)
+
+
+class DownloadCommandOut(BaseModel):
+    download: schemas.DownloadOut
+    wanted_id: int | None
+    wanted_status: str | None
+    message: str
+
+
+@downloads.post("/{item_id}/cancel", response_model=Envelope[DownloadCommandOut],
+                summary="Cancel a download that is not imported yet (its torrent keeps "
+                        "seeding)")
+def cancel_download(item_id: Id, session: DbSession, request: Request,
+                    requeue: bool = Query(False, description="true: the book is wanted "
+                                          "again and searched at the next acquisition run; "
+                                          "false: the wanted book is cancelled (declined)")):
+    return _command(session, request, item_id, download_commands.cancel, requeue=requeue)
+
+
+@downloads.post("/{item_id}/retry", response_model=Envelope[DownloadCommandOut],
+                summary="Search the book of a failed or abandoned download again at the "
+                        "next acquisition run")
+def retry_download(item_id: Id, session: DbSession, request: Request):
+    return _command(session, request, item_id, download_commands.retry)
+
+
+def _command(session, request: Request, download_id: int, command, **options):
+    try:
+        result = command(runtime(request).sessions, download_id, now=datetime.now(UTC),
+                         **options)
+    except download_commands.DownloadNotFound:
+        raise NotFound(f"download {download_id}") from None
+    except download_commands.DownloadCommandRefused as exc:
+        raise ApiError(409, str(exc)) from None
+    download = session.get(Download, download_id)  # first read here: after the commit
+    return ok(DownloadCommandOut(download=schemas.DownloadOut.model_validate(download),
+                                 wanted_id=result.wanted_id, wanted_status=result.wanted_status,
+                                 message=result.message))
