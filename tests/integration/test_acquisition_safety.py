@@ -31,6 +31,7 @@ def world(make_settings, db_url, fake_tracker, fake_torrent_client):
 
     class World:
         tracker, torrents = fake_tracker, fake_torrent_client
+        db = sessions
 
         def want(self, title, author):
             with session_scope(sessions) as s:
@@ -202,3 +203,20 @@ def test_case11_a_dead_paid_release_is_not_vip_pending(world):
     world.run(now=NOW + timedelta(days=1, minutes=1))
     [(rid, reason)] = world.vip_pending()
     assert rid == "alive" and "≤ floor 1.00" in reason
+
+
+def test_a_cancelled_release_is_not_chosen_again_for_its_book(world):
+    from mamcrawler.services import downloads
+
+    world.tracker.releases += [paid("m-1", BOOKS[0][0], free=True, seeders=50),
+                               paid("m-2", BOOKS[0][0], free=True, seeders=3)]
+    world.want(*BOOKS[0])
+    world.run()
+    with session_scope(world.db) as s:
+        [first] = s.scalars(select(Download)).all()
+        assert first.release_id == "m-1"
+        first_id = first.id
+    downloads.cancel(world.db, first_id, requeue=True, now=NOW)
+    world.run(now=NOW + timedelta(minutes=5))
+    assert [(d[0], d[2]) for d in world.downloads()] == [("m-1", "cancelled"),
+                                                          ("m-2", "downloading")]

@@ -140,9 +140,11 @@ def target_of(item: WantedBook) -> BookTarget:
 
 
 def failed_release_ids(session: Session, wanted_id: int) -> set[str]:
-    """Releases of this book that already failed integrity: never chosen again."""
+    """Releases of this book that failed integrity or that the person cancelled: never
+    chosen again for it."""
     rows = session.scalars(select(Download.release_id).where(
-        Download.wanted_id == wanted_id, Download.integrity_state == "failed"))
+        Download.wanted_id == wanted_id,
+        (Download.integrity_state == "failed") | (Download.state == DownloadState.CANCELLED)))
     return {r for r in rows if r}
 
 
