@@ -46,6 +46,6 @@ def abs_client(ctx: JobContext) -> AbsClient | None:
 def download_watch_job(ctx: JobContext) -> str:
     try:
         return download_watch.run(qbit_commands(ctx), ctx.sessions, ctx.settings, ctx.clock(),
-                                  abs_client(ctx))
+                                  abs_client(ctx), ctx.policies.integrity)
     except download_watch.DownloadWatchNotConfigured as exc:
         raise JobNotConfigured(str(exc)) from None

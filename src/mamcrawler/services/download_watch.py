@@ -22,6 +22,8 @@ from mamcrawler.adapters.qbittorrent import QbitClient
 from mamcrawler.config import Settings
 from mamcrawler.domain.integrity import IntegrityPolicy, IntegrityVerdict, assess
 from mamcrawler.domain.naming import library_relpath
+from mamcrawler.domain.states import DownloadState as D
+from mamcrawler.domain.states import IllegalTransition, WantedStatus, move_download
 from mamcrawler.domain.torrents import TorrentSnapshot
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import Book, Download, FailedAttempt, WantedBook
@@ -35,7 +37,7 @@ from .library_import import (
 from .metadata_jobs import full_scan_on_import
 
 log = logging.getLogger("mamcrawler.downloads")
-WATCHED = ("downloading", "verifying", "importing")
+WATCHED = (D.DOWNLOADING, D.VERIFYING, D.IMPORTING)
 
 
 class DownloadWatchNotConfigured(Exception):
@@ -57,7 +59,7 @@ class WatchReport:
 
 
 def run(qbit: QbitClient, sessions, settings: Settings, now: datetime,
-        abs_client: AbsClient | None = None) -> str:
+        abs_client: AbsClient | None, integrity: IntegrityPolicy) -> str:
     """One pass over the downloads in flight; returns a one-line summary."""
     if settings.library_dir is None:
         raise DownloadWatchNotConfigured(
@@ -75,19 +77,23 @@ def run(qbit: QbitClient, sessions, settings: Settings, now: datetime,
         if torrent is None or not torrent.is_complete:
             report.waiting += 1
             continue
-        finish(download_id, torrent, sessions, settings, now, report)
+        finish(download_id, torrent, sessions, settings, now, report, integrity)
     if report.imported and abs_client is not None:
         report.notes.append(ask_abs_to_scan(abs_client, settings))
     return report.summary()
 
 
 def finish(download_id: int, torrent: TorrentSnapshot, sessions, settings: Settings,
-           now: datetime, report: WatchReport) -> None:
+           now: datetime, report: WatchReport, policy: IntegrityPolicy) -> None:
     """Verify, then file one completed download."""
     with session_scope(sessions) as session:
         download = session.get(Download, download_id)
-        redo = download.state == "importing"  # a crash interrupted the last attempt
-        download.state = "verifying"
+        redo = download.state == D.IMPORTING  # a crash interrupted the last attempt
+        try:
+            download.state = move_download(download.state, D.VERIFYING)
+        except IllegalTransition as exc:  # cancelled since it was listed
+            report.notes.append(f"{download.title}: skipped, {exc}")
+            return
         wanted = session.get(WantedBook, download.wanted_id) if download.wanted_id else None
         expected = wanted.expected_duration_seconds if wanted else None
         title = download.title
@@ -95,10 +101,9 @@ def finish(download_id: int, torrent: TorrentSnapshot, sessions, settings: Setti
     try:
         facts = inspect_files(content, decode_timeout_s=settings.decode_timeout_s)
     except AudioToolError as exc:  # our tools, not the download: try again next run
-        _back_to(sessions, download_id, "downloading", f"cannot check yet: {exc}")
+        _back_to(sessions, download_id, D.DOWNLOADING, f"cannot check yet: {exc}")
         report.notes.append(f"{title}: {exc}")
         return
-    policy = IntegrityPolicy(duration_tolerance_pct=settings.integrity_duration_tolerance_pct)
     verdict = assess(facts, expected, policy)
     if not verdict.passed:
         _integrity_failed(sessions, download_id, verdict, now)
@@ -117,14 +122,15 @@ def finish(download_id: int, torrent: TorrentSnapshot, sessions, settings: Setti
 def _back_to(sessions, download_id: int, state: str, note: str) -> None:
     with session_scope(sessions) as session:
         download = session.get(Download, download_id)
-        download.state, download.error = state, note
+        download.state, download.error = move_download(download.state, state), note
 
 
 def _integrity_failed(sessions, download_id: int, verdict: IntegrityVerdict,
                       now: datetime) -> None:
     with session_scope(sessions) as session:
         download = session.get(Download, download_id)
-        download.state, download.integrity_state = "failed", "failed"
+        download.state = move_download(download.state, D.FAILED)
+        download.integrity_state = "failed"
         download.integrity_detail = download.error = verdict.summary
         session.add(FailedAttempt(download_id=download.id, title=download.title,
                                   author=download.author, release_id=download.release_id,
@@ -136,7 +142,7 @@ def _integrity_failed(sessions, download_id: int, verdict: IntegrityVerdict,
 def _import_failed(sessions, download_id: int, error: str, now: datetime) -> None:
     with session_scope(sessions) as session:
         download = session.get(Download, download_id)
-        download.state, download.error = "failed", error
+        download.state, download.error = move_download(download.state, D.FAILED), error
         session.add(FailedAttempt(download_id=download.id, title=download.title,
                                   author=download.author, release_id=download.release_id,
                                   stage="import", reason=error, at=now))
@@ -148,7 +154,7 @@ def _requeue(session, download: Download, note: str) -> None:
     if download.wanted_id is None:
         return
     wanted = session.get(WantedBook, download.wanted_id)
-    wanted.status, wanted.last_searched_at, wanted.note = "wanted", None, note
+    wanted.status, wanted.last_searched_at, wanted.note = WantedStatus.WANTED, None, note
 
 
 def relpath_for(download: Download):
@@ -165,7 +171,7 @@ def _file(sessions, settings: Settings, download_id: int, content: Path,
     with session_scope(sessions) as session:
         download = session.get(Download, download_id)
         download.integrity_state, download.integrity_detail = "passed", verdict.summary
-        download.state = "importing"
+        download.state = move_download(download.state, D.IMPORTING)
         relpath, replaces = relpath_for(download), download.replaces_book_id
     final = Path(settings.library_dir) / relpath
     if redo and final.exists():
@@ -179,11 +185,13 @@ def _file(sessions, settings: Settings, download_id: int, content: Path,
     with session_scope(sessions) as session:
         download = session.get(Download, download_id)
         book = _record_book(session, download, where, verdict)
-        download.book_id, download.state, download.imported_at = book.id, "imported", now
+        download.state = move_download(download.state, D.IMPORTED)
+        download.book_id, download.imported_at = book.id, now
         download.completed_at = download.completed_at or now
         if download.wanted_id:
             wanted = session.get(WantedBook, download.wanted_id)
-            wanted.status, wanted.book_id, wanted.note = "done", book.id, f"imported ({how})"
+            wanted.status, wanted.book_id = WantedStatus.DONE, book.id
+            wanted.note = f"imported ({how})"
         log.info("imported %s into %s (%s)", download.title, where, how)
         return book.id
 
