@@ -20,6 +20,7 @@ from mamcrawler.config import (
     describe_sources,
     load_settings,
 )
+from mamcrawler.domain.run_outcome import RunOutcome
 from mamcrawler.logs import setup_logging
 
 app = typer.Typer(help="MAMcrawler: keeps an audiobook collection complete and the tracker "
@@ -36,7 +37,9 @@ app.add_typer(sim_app, name="sim")
 
 console = Console()
 err = Console(stderr=True)
-EXIT_CODES = {"success": 0, "failed": 1, "not_configured": 3, "skipped": 4}
+# `jobs run` exit codes by outcome (2 is taken: configuration or start-up problem).
+EXIT_CODES = {RunOutcome.SUCCESS: 0, RunOutcome.FAILED: 1, RunOutcome.NOT_CONFIGURED: 3,
+              RunOutcome.SKIPPED: 4, RunOutcome.INTERRUPTED: 5}
 
 
 class State:
@@ -145,13 +148,19 @@ def jobs_run(name: Annotated[str, typer.Argument(help="job name, see `jobs list`
         raise typer.Exit(2)
     rt = _runtime(settings())
     ctx = rt.scheduler.ctx
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                  console=err, transient=True) as progress:
-        task = progress.add_task(name, total=None)
-        ctx.progress = lambda done, total, text: progress.update(
-            task, completed=done, total=total, description=f"{name}: {text}")
-        result = run_job(ctx, name, trigger="manual")
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                      console=err, transient=True) as progress:
+            task = progress.add_task(name, total=None)
+            ctx.progress = lambda done, total, text: progress.update(
+                task, completed=done, total=total, description=f"{name}: {text}")
+            result = run_job(ctx, name, trigger="manual")
+    except (KeyboardInterrupt, SystemExit):  # run_job has recorded the run `interrupted`
+        err.print(f"[yellow]{name}: interrupted[/yellow] (stopped before it finished)")
+        rt.close()
+        raise typer.Exit(EXIT_CODES[RunOutcome.INTERRUPTED]) from None
     colour = {"success": "green", "failed": "red"}.get(result.outcome, "yellow")
     console.print(f"[{colour}]{name}: {result.outcome}[/{colour}] "
                   f"(run {result.run_id}) {result.error or result.summary or ''}", highlight=False)

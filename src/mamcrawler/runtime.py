@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -16,6 +17,7 @@ from mamcrawler.config import Settings
 from mamcrawler.demo import start_demo_tracker
 from mamcrawler.demo.world import DemoWorld
 from mamcrawler.jobs.context import JobContext
+from mamcrawler.jobs.runner import recover_interrupted
 from mamcrawler.jobs.scheduler import JobScheduler
 from mamcrawler.services.tracker import TrackerEndpoint
 from mamcrawler.store import migrate
@@ -70,6 +72,8 @@ class Runtime:
                 "the database schema is not up to date; run `mamcrawler db upgrade`"
             )
         sessions = make_session_factory(engine)
+        # Runs left `running` by a killed process; the scheduler runs those jobs again.
+        recover_interrupted(sessions, datetime.now(UTC))
         tracker, stoppers = live_tracker(settings), []
         if world is not None:
             tracker = world.tracker
