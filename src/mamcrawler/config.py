@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -393,6 +394,33 @@ class SettingSource:
 def _is_secret(settings: Settings, field: str) -> bool:
     annotation = str(type(settings).model_fields[field].annotation)
     return "SecretStr" in annotation
+
+
+def prepare_data_dir(settings: Settings) -> Path:
+    """Create DATA_DIR for its owner alone (it holds the database with the tracker session
+    cookie, and the API key) and prove it writable; ConfigError naming the fix if not."""
+    path = settings.data_dir
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ConfigError(
+            "The configuration has errors; the service did not start:\n"
+            f"  DATA_DIR={str(path)!r}: cannot be used: {reason}.\n"
+            "    Fix: set DATA_DIR (environment or .env) to a folder this user "
+            f"({_user()}) can create and write, or give the user write access to it.") from None
+    return path
+
+
+def _user() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):
+        return "the service's user"
 
 
 def mask(value: Any) -> str:

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event, pool
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(url: str, **kwargs) -> Engine:
-    """Create an engine; for SQLite make the folder, turn on WAL, foreign keys, busy wait."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+def make_engine(url: str | URL, **kwargs) -> Engine:
+    """Create an engine; for SQLite make the folder, turn on WAL, foreign keys, busy wait.
+    Raises OSError when the folder cannot be created."""
+    path = sqlite_path(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -25,12 +28,58 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def sqlite_path(url: str | URL) -> Path | None:
+    """The file of a SQLite URL; None for other databases and in-memory SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.query.get("uri") or parsed.database.startswith("file:"):
+        return None  # a SQLite URI names its file its own way; leave it alone
+    return Path(parsed.database)
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _wal(cursor, attempts: int = 40) -> None:
+    """Turn on WAL. Switching a new database to WAL needs it to itself, and SQLite answers
+    "database is locked" at once, without its busy wait, while a second process opens the
+    same new file; so try again for a few seconds."""
+    for attempt in range(attempts):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+
+
+def transactional_ddl_engine(url: str | URL) -> Engine:
+    """A SQLite engine whose transactions cover DDL too, for schema upgrades.
+
+    Python's sqlite3 driver starts a transaction only before INSERT/UPDATE/DELETE, so
+    CREATE and ALTER run in autocommit and a failed upgrade leaves half a schema. Here the
+    driver's own handling is off and every transaction starts with BEGIN IMMEDIATE, which
+    also makes a second process that upgrades at the same time wait for the first.
+    """
+    engine = make_engine(url, poolclass=pool.NullPool)
+    event.listen(engine, "connect", _driver_autocommit)
+    event.listen(engine, "begin", _begin_immediate)
+    return engine
+
+
+def _driver_autocommit(dbapi_conn, _record) -> None:
+    dbapi_conn.isolation_level = None
+
+
+def _begin_immediate(conn) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
