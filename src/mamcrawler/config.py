@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mamcrawler.domain.metadata_merge import parse_precedence
 from mamcrawler.domain.record_match import RecordMatchPolicy, parse_weights
+from mamcrawler.logs import mask_url, url_passwords
 
 DEFAULT_ENV_FILE = ".env"
 
@@ -360,13 +361,13 @@ class Settings(BaseSettings):
         return getattr(self, f"schedule_{job}", None)
 
     def secret_values(self) -> list[str]:
-        """Every secret's plain value, for log redaction."""
+        """Every secret's plain value, for log redaction; DATABASE_URL's password too."""
         values = []
         for name in type(self).model_fields:
             value = getattr(self, name)
             if isinstance(value, SecretStr) and value.get_secret_value():
                 values.append(value.get_secret_value())
-        return values
+        return values + url_passwords(self.database_url)
 
     def startup_warnings(self) -> list[str]:
         warnings = []
@@ -440,6 +441,8 @@ def describe_sources(settings: Settings, env_file: str | Path | None) -> list[Se
         secret = _is_secret(settings, field)
         value = getattr(settings, field)
         shown = mask(value) if secret else ("" if value is None else str(value))
+        if field == "database_url" and value:
+            shown = mask_url(value)
         source = "env" if var in environ else ".env" if var in file_values else "default"
         rows.append(SettingSource(var, shown, source, secret))
     return rows

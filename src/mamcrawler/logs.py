@@ -18,6 +18,8 @@ _PATTERNS = [
     re.compile(r"((?:x-api-key|authorization)[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?)[^\s,\"']+",
                re.IGNORECASE),
     re.compile(r"((?:api_?key|token|password|apikey)=)[^&\s\"']+", re.IGNORECASE),
+    # credentials inside a URL, e.g. a database URL in an error message
+    re.compile(r"(\b[a-z][\w+.-]*://[^:/@\s\"']*:)[^@\s\"'/]+(?=@)", re.IGNORECASE),
 ]
 
 

@@ -132,7 +132,7 @@ def api_key_for(settings: Settings) -> tuple[str, Path | None]:
     path = settings.data_dir / "api_key"
     if path.is_file() and path.read_text().strip():
         return path.read_text().strip(), path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

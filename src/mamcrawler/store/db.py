@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,14 +15,17 @@ from sqlalchemy import URL, Engine, create_engine, event, pool
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+log = logging.getLogger("mamcrawler.store")
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
 
 def make_engine(url: str | URL, **kwargs) -> Engine:
-    """Create an engine; for SQLite make the folder, turn on WAL, foreign keys, busy wait.
-    Raises OSError when the folder cannot be created."""
+    """Create an engine; for SQLite make the file private, turn on WAL, foreign keys, busy
+    wait. Raises OSError when the SQLite file or its folder cannot be created."""
     path = sqlite_path(url)
     if make_url(url).get_backend_name() == "sqlite":
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private(path)
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -36,6 +42,29 @@ def sqlite_path(url: str | URL) -> Path | None:
     if parsed.query.get("uri") or parsed.database.startswith("file:"):
         return None  # a SQLite URI names its file its own way; leave it alone
     return Path(parsed.database)
+
+
+def make_private(path: Path) -> None:
+    """Create the database file and its folder for their owner alone: the database holds
+    the tracker session cookie. An existing file readable by others is tightened."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    # SQLite gives its -wal and -shm files the database file's mode, so those follow.
+    for suffix in SQLITE_COMPANIONS:
+        companion = path.with_name(path.name + suffix)
+        try:
+            mode = stat.S_IMODE(companion.stat().st_mode)
+            if mode & 0o077:
+                companion.chmod(mode & 0o700)
+                log.info("made %s readable by its owner only (was %o)", companion, mode)
+        except FileNotFoundError:
+            continue
+        except PermissionError:
+            log.warning("%s is readable by other users and is not ours to change; "
+                        "run: chmod 600 %s", companion, companion)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
