@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -20,6 +23,7 @@ from mamcrawler.config import (
     describe_sources,
     load_settings,
 )
+from mamcrawler.domain.run_outcome import RunOutcome
 from mamcrawler.logs import setup_logging
 
 app = typer.Typer(help="MAMcrawler: keeps an audiobook collection complete and the tracker "
@@ -36,7 +40,9 @@ app.add_typer(sim_app, name="sim")
 
 console = Console()
 err = Console(stderr=True)
-EXIT_CODES = {"success": 0, "failed": 1, "not_configured": 3, "skipped": 4}
+# `jobs run` exit codes by outcome (2 is taken: configuration or start-up problem).
+EXIT_CODES = {RunOutcome.SUCCESS: 0, RunOutcome.FAILED: 1, RunOutcome.NOT_CONFIGURED: 3,
+              RunOutcome.SKIPPED: 4, RunOutcome.INTERRUPTED: 5}
 
 
 class State:
@@ -61,11 +67,34 @@ def settings(**overrides) -> Settings:
     return result
 
 
+@contextmanager
+def _startup_problems() -> Iterator[None]:
+    """Turn what stops a command from starting - DATA_DIR, the database - into one message
+    naming the variable or file and the fix, and exit status 2, instead of a traceback."""
+    from mamcrawler.store.problems import DatabaseProblem
+
+    try:
+        yield
+    except (ConfigError, DatabaseProblem) as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
 def _runtime(s: Settings, *, demo_world: bool = False):
     """The runtime for a command; brings the database schema up to date first."""
     from mamcrawler.runtime import Runtime
 
-    return Runtime.build(s, demo_world=demo_world)
+    with _startup_problems():
+        return Runtime.build(s, demo_world=demo_world)
+
+
+def _database(s: Settings):
+    """An engine on the configured database, schema up to date, for commands that need
+    nothing else (no Runtime, so demo mode starts no simulator for them)."""
+    from mamcrawler.runtime import open_database
+
+    with _startup_problems():
+        return open_database(s)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -106,11 +135,8 @@ def serve(
 def db_upgrade() -> None:
     """Bring the database schema to this version (safe to repeat)."""
     from mamcrawler.store import migrate
-    from mamcrawler.store.db import make_engine
 
-    s = settings()
-    engine = make_engine(s.effective_database_url)
-    migrate.upgrade(engine)
+    engine = _database(settings())
     console.print(f"database at revision {migrate.current_revision(engine)}")
     engine.dispose()
 
@@ -145,13 +171,19 @@ def jobs_run(name: Annotated[str, typer.Argument(help="job name, see `jobs list`
         raise typer.Exit(2)
     rt = _runtime(settings())
     ctx = rt.scheduler.ctx
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                  console=err, transient=True) as progress:
-        task = progress.add_task(name, total=None)
-        ctx.progress = lambda done, total, text: progress.update(
-            task, completed=done, total=total, description=f"{name}: {text}")
-        result = run_job(ctx, name, trigger="manual")
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                      console=err, transient=True) as progress:
+            task = progress.add_task(name, total=None)
+            ctx.progress = lambda done, total, text: progress.update(
+                task, completed=done, total=total, description=f"{name}: {text}")
+            result = run_job(ctx, name, trigger="manual")
+    except (KeyboardInterrupt, SystemExit):  # run_job has recorded the run `interrupted`
+        err.print(f"[yellow]{name}: interrupted[/yellow] (stopped before it finished)")
+        rt.close()
+        raise typer.Exit(EXIT_CODES[RunOutcome.INTERRUPTED]) from None
     colour = {"success": "green", "failed": "red"}.get(result.outcome, "yellow")
     console.print(f"[{colour}]{name}: {result.outcome}[/{colour}] "
                   f"(run {result.run_id}) {result.error or result.summary or ''}", highlight=False)
@@ -248,17 +280,14 @@ def scan(
     Unchanged files (same size and modification time) are not read again.
     """
     from mamcrawler.services.library_scan import LibraryScanError, scan_library
-    from mamcrawler.store import migrate
-    from mamcrawler.store.db import make_engine, make_session_factory
+    from mamcrawler.store.db import make_session_factory
 
     s = settings()
     target = path or (str(s.library_dir) if s.library_dir else None)
     if not target:
         err.print("[red]no folder given and LIBRARY_DIR is not set[/red]")
         raise typer.Exit(2)
-    # Only the database is needed: no Runtime, so demo mode starts no simulator for this.
-    engine = make_engine(s.effective_database_url)
-    migrate.upgrade(engine)
+    engine = _database(s)
     try:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                       TextColumn("{task.completed}/{task.total} books"), TimeElapsedColumn(),
@@ -269,7 +298,7 @@ def scan(
                                       task, completed=done, total=total,
                                       description=f"scanning: {text}"))
     except LibraryScanError as exc:
-        err.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
+        err.print(f"[red]{escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     finally:
         engine.dispose()

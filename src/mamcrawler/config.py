@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mamcrawler.domain.metadata_merge import parse_precedence
 from mamcrawler.domain.record_match import RecordMatchPolicy, parse_weights
+from mamcrawler.logs import mask_url, url_passwords
 
 DEFAULT_ENV_FILE = ".env"
 
@@ -378,13 +380,13 @@ class Settings(BaseSettings):
         return getattr(self, f"schedule_{job}", None)
 
     def secret_values(self) -> list[str]:
-        """Every secret's plain value, for log redaction."""
+        """Every secret's plain value, for log redaction; DATABASE_URL's password too."""
         values = []
         for name in type(self).model_fields:
             value = getattr(self, name)
             if isinstance(value, SecretStr) and value.get_secret_value():
                 values.append(value.get_secret_value())
-        return values
+        return values + url_passwords(self.database_url)
 
     def startup_warnings(self) -> list[str]:
         warnings = []
@@ -414,6 +416,33 @@ def _is_secret(settings: Settings, field: str) -> bool:
     return "SecretStr" in annotation
 
 
+def prepare_data_dir(settings: Settings) -> Path:
+    """Create DATA_DIR for its owner alone (it holds the database with the tracker session
+    cookie, and the API key) and prove it writable; ConfigError naming the fix if not."""
+    path = settings.data_dir
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ConfigError(
+            "The configuration has errors; the service did not start:\n"
+            f"  DATA_DIR={str(path)!r}: cannot be used: {reason}.\n"
+            "    Fix: set DATA_DIR (environment or .env) to a folder this user "
+            f"({_user()}) can create and write, or give the user write access to it.") from None
+    return path
+
+
+def _user() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):
+        return "the service's user"
+
+
 def mask(value: Any) -> str:
     if value is None:
         return ""
@@ -431,6 +460,8 @@ def describe_sources(settings: Settings, env_file: str | Path | None) -> list[Se
         secret = _is_secret(settings, field)
         value = getattr(settings, field)
         shown = mask(value) if secret else ("" if value is None else str(value))
+        if field == "database_url" and value:
+            shown = mask_url(value)
         source = "env" if var in environ else ".env" if var in file_values else "default"
         rows.append(SettingSource(var, shown, source, secret))
     return rows

@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from urllib.parse import unquote
 
 MASK = "********"
 # Secret-looking things that may appear even when their value is not a known setting,
@@ -17,7 +18,28 @@ _PATTERNS = [
     re.compile(r"((?:x-api-key|authorization)[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?)[^\s,\"']+",
                re.IGNORECASE),
     re.compile(r"((?:api_?key|token|password|apikey)=)[^&\s\"']+", re.IGNORECASE),
+    # credentials inside a URL, e.g. a database URL in an error message
+    re.compile(r"(\b[a-z][\w+.-]*://[^:/@\s\"']*:)[^@\s\"'/]+(?=@)", re.IGNORECASE),
 ]
+
+
+# scheme://user:password@host: the password runs to the last "@" of the URL, which masks at
+# least what SQLAlchemy would read as the password.
+_URL_PASSWORD = re.compile(r"^([\w+.-]+://[^:/@\s]*:)(.*)@(?=[^@]*$)")
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.IGNORECASE)
+
+
+def mask_url(url: str) -> str:
+    """`url` with any password in it masked, e.g. postgresql://me:********@db/mc."""
+    return _QUERY_PASSWORD.sub(r"\1" + MASK, _URL_PASSWORD.sub(r"\1" + MASK + "@", url))
+
+
+def url_passwords(url: str | None) -> list[str]:
+    """The password in `url` as written and decoded (messages may show either)."""
+    match = _URL_PASSWORD.match(url or "")
+    if not match or not match.group(2):
+        return []
+    return list(dict.fromkeys([match.group(2), unquote(match.group(2))]))
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:

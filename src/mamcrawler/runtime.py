@@ -7,20 +7,23 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from mamcrawler.config import Settings
+from mamcrawler.config import Settings, prepare_data_dir
 from mamcrawler.demo import start_demo_tracker
 from mamcrawler.demo.world import DemoWorld
 from mamcrawler.jobs.context import JobContext
+from mamcrawler.jobs.runner import recover_interrupted
 from mamcrawler.jobs.scheduler import JobScheduler
 from mamcrawler.policies import Policies
 from mamcrawler.services.tracker import TrackerEndpoint
-from mamcrawler.store import migrate
-from mamcrawler.store.db import make_engine, make_session_factory
+from mamcrawler.store import migrate, problems
+from mamcrawler.store.db import make_session_factory
+from mamcrawler.store.problems import DatabaseProblem
 
 log = logging.getLogger("mamcrawler")
 
@@ -30,8 +33,32 @@ DEMO_DETACHED = {"qb_host": None, "abs_url": None, "prowlarr_url": None, "librar
                  "download_dir": None}
 
 
-class DatabaseNotReady(Exception):
+class DatabaseNotReady(DatabaseProblem):
     """The database schema is older than this program."""
+
+
+def database_setting(settings: Settings) -> str:
+    """The variable that chose the database, for messages."""
+    return "DATABASE_URL" if settings.database_url and not settings.is_demo else "DATA_DIR"
+
+
+def open_database(settings: Settings, *, upgrade: bool = True) -> Engine:
+    """The configured database with its schema brought up to date (or, with `upgrade`
+    False, checked to be). Raises ConfigError or DatabaseProblem, whose message names the
+    variable or file at fault and the fix."""
+    prepare_data_dir(settings)
+    setting = database_setting(settings)
+    engine = problems.open_database(settings.effective_database_url, setting)
+    try:
+        if upgrade:
+            migrate.upgrade(engine, setting=setting)
+        elif not migrate.is_current(engine):
+            raise DatabaseNotReady(
+                "the database schema is not up to date.\n  Fix: run `mamcrawler db upgrade`.")
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
 
 
 @dataclass
@@ -49,7 +76,9 @@ class Runtime:
               demo_world: bool = False) -> Runtime:
         """The runtime for `settings`. In demo mode `demo_world` (what `serve` asks for)
         starts the full demo, a local swarm with generated books, instead of only the
-        tracker simulator; it falls back to the simulator alone when tools are missing."""
+        tracker simulator; it falls back to the simulator alone when tools are missing.
+        Raises ConfigError or DatabaseProblem when DATA_DIR or the database can't be used."""
+        prepare_data_dir(settings)
         if not (demo_world and settings.is_demo):
             return cls._build(settings, upgrade_db, None)
         world = DemoWorld.start(settings)
@@ -63,14 +92,10 @@ class Runtime:
 
     @classmethod
     def _build(cls, settings: Settings, upgrade_db: bool, world: DemoWorld | None) -> Runtime:
-        engine = make_engine(settings.effective_database_url)
-        if upgrade_db:
-            migrate.upgrade(engine)
-        elif not migrate.is_current(engine):
-            raise DatabaseNotReady(
-                "the database schema is not up to date; run `mamcrawler db upgrade`"
-            )
+        engine = open_database(settings, upgrade=upgrade_db)
         sessions = make_session_factory(engine)
+        # Runs left `running` by a killed process; the scheduler runs those jobs again.
+        recover_interrupted(sessions, datetime.now(UTC))
         tracker, stoppers = live_tracker(settings), []
         if world is not None:
             tracker = world.tracker
@@ -114,7 +139,7 @@ def api_key_for(settings: Settings) -> tuple[str, Path | None]:
     path = settings.data_dir / "api_key"
     if path.is_file() and path.read_text().strip():
         return path.read_text().strip(), path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -225,12 +225,14 @@ def test_two_processes_never_run_the_same_job_at_once(db_url, tmp_path):
     assert not (tmp_path / "second.started").exists()
 
 
-def test_a_lock_left_by_a_crashed_process_expires(runtime, extra_jobs):
+def test_a_lock_held_past_the_max_runtime_expires(runtime, extra_jobs):
     from mamcrawler.jobs import locks
+    from mamcrawler.jobs.liveness import Owner
 
     extra_jobs("crashy_job", lambda ctx: "recovered", max_runtime_s=60)
     past = datetime.now(UTC) - timedelta(hours=2)
-    assert locks.acquire(runtime.sessions, "crashy_job", "dead-host:1:x", past, 60)
+    # Even a holder that still reports (here: this process) loses a lock held too long.
+    assert locks.acquire(runtime.sessions, "crashy_job", "hung:1:x", Owner.current(), past, 60)
     assert run_job(runtime.scheduler.ctx, "crashy_job").outcome == "success"
 
 

@@ -14,6 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select
 
 from mamcrawler.config import parse_schedule
+from mamcrawler.domain.run_outcome import RunOutcome
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import JobSetting, TaskRun
 
@@ -22,6 +23,7 @@ from .context import JobContext
 from .runner import run_job
 
 log = logging.getLogger("mamcrawler.scheduler")
+RESTART = "restart"  # the trigger of a run started because the last one was interrupted
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,17 @@ class JobScheduler:
     def start(self) -> None:
         self._sched.start()
         log.info("scheduler started with %d jobs", len(registry.JOBS))
+        for name in self.interrupted_jobs():
+            log.info("job %s was interrupted last time; running it again now", name)
+            self.trigger(name, trigger=RESTART)
+
+    def interrupted_jobs(self) -> list[str]:
+        """Jobs, not paused, whose last run was interrupted (not itself a re-run, so a job
+        that kills the process is not started again at every restart)."""
+        paused = self._paused_names()
+        return [name for name, run in self._last_runs().items()
+                if name in registry.JOBS and name not in paused
+                and run.outcome == RunOutcome.INTERRUPTED and run.trigger != RESTART]
 
     def shutdown(self) -> None:
         if self._sched.running:

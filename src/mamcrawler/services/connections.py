@@ -13,6 +13,7 @@ from mamcrawler import USER_AGENT
 from mamcrawler.config import Settings
 from mamcrawler.store import migrate
 from mamcrawler.store.db import make_engine
+from mamcrawler.store.problems import DatabaseProblem, check_url
 
 TIMEOUT_S = 10.0
 
@@ -25,6 +26,10 @@ class ConnectionCheck:
 
 
 def check_database(settings: Settings) -> ConnectionCheck:
+    try:
+        check_url(settings.effective_database_url)
+    except DatabaseProblem as exc:
+        return ConnectionCheck("database", False, str(exc))
     url = make_url(settings.effective_database_url)
     where = url.render_as_string(hide_password=True)
     engine = make_engine(settings.effective_database_url)

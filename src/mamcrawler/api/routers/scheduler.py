@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
+from mamcrawler.domain.run_outcome import RunOutcome
 from mamcrawler.jobs.scheduler import JobStatus
 from mamcrawler.store.models import TaskRun
 
@@ -16,7 +17,6 @@ from ..deps import DbSession, PageParams, runtime
 from ..envelope import Envelope, Page, ok
 
 JobName = Annotated[str, Path(max_length=50, pattern=r"^[a-z_]+$")]
-Outcome = Literal["running", "success", "failed", "skipped", "not_configured"]
 
 
 class RunOut(BaseModel):
@@ -25,7 +25,7 @@ class RunOut(BaseModel):
     trigger: str
     started_at: datetime
     finished_at: datetime | None
-    outcome: str
+    outcome: RunOutcome
     summary: str | None
     error: str | None
 
@@ -99,7 +99,7 @@ def resume(name: JobName, request: Request):
 @router.get("/runs", response_model=Envelope[Page[RunOut]], summary="Job run history")
 def runs(session: DbSession, page: PageParams,
          job: Annotated[str | None, Query(max_length=50, pattern=r"^[a-z_]+$")] = None,
-         outcome: Outcome | None = None):
+         outcome: RunOutcome | None = None):
     where = []
     if job:
         where.append(TaskRun.job_name == job)

@@ -10,30 +10,42 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import Base, utcnow
 
 
-class TaskRun(Base):
+class OwnedByProcess:
+    """The process doing the work, so another process can tell a live owner from a dead one:
+    its host, process id, a token that changes when the id is given to a new process, and
+    when it last said it was alive. Rows written before 0006 have none of these."""
+
+    owner_host: Mapped[str | None] = mapped_column(String(255))
+    owner_pid: Mapped[int | None] = mapped_column(Integer)
+    owner_token: Mapped[str | None] = mapped_column(String(40))
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
+
+
+class TaskRun(OwnedByProcess, Base):
     """One run of a scheduled or manual job (R1, R2); kept for the retention period."""
 
     __tablename__ = "task_runs"
     id: Mapped[int] = mapped_column(primary_key=True)
     job_name: Mapped[str] = mapped_column(String(50))
-    trigger: Mapped[str] = mapped_column(String(20), default="schedule")  # schedule, manual, api
+    # schedule, manual, api, restart (run again after an interrupted run)
+    trigger: Mapped[str] = mapped_column(String(20), default="schedule")
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     finished_at: Mapped[datetime | None] = mapped_column()
-    # running, success, failed, skipped, not_configured
+    # a RunOutcome: running, success, failed, skipped, not_configured, interrupted
     outcome: Mapped[str] = mapped_column(String(20), default="running")
     summary: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (Index("ix_task_runs_job_started", "job_name", "started_at"),)
 
 
-class JobLock(Base):
+class JobLock(OwnedByProcess, Base):
     """Held while a job runs, so two processes never run the same job at once."""
 
     __tablename__ = "job_locks"
     job_name: Mapped[str] = mapped_column(String(50), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()  # acquired_at + the job's max runtime
 
 
 class JobSetting(Base):
