@@ -13,9 +13,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from mamcrawler.jobs import liveness, locks, registry
+from mamcrawler.jobs import registry
 from mamcrawler.jobs.runner import recover_interrupted, run_job
 from mamcrawler.jobs.scheduler import JobScheduler
+from mamcrawler.store import liveness, locks
 from mamcrawler.store.db import make_engine, make_session_factory, session_scope
 from mamcrawler.store.models import JobLock, TaskRun
 from tests.support.database import API_KEY

@@ -226,8 +226,8 @@ def test_two_processes_never_run_the_same_job_at_once(db_url, tmp_path):
 
 
 def test_a_lock_held_past_the_max_runtime_expires(runtime, extra_jobs):
-    from mamcrawler.jobs import locks
-    from mamcrawler.jobs.liveness import Owner
+    from mamcrawler.store import locks
+    from mamcrawler.store.liveness import Owner
 
     extra_jobs("crashy_job", lambda ctx: "recovered", max_runtime_s=60)
     past = datetime.now(UTC) - timedelta(hours=2)
@@ -245,7 +245,7 @@ def test_concurrent_threads_in_one_process_share_the_lock(runtime, extra_jobs):
     worker.start()
     wait_for(lambda: any(r.outcome == "running" for r in runs(runtime, "gated_job")),
              what="the first run to start")
-    wait_for(lambda: __import__("mamcrawler.jobs.locks", fromlist=["x"]).holder_of(
+    wait_for(lambda: __import__("mamcrawler.store.locks", fromlist=["x"]).holder_of(
         runtime.sessions, "gated_job") is not None, what="the lock")
     assert run_job(ctx, "gated_job").outcome == "skipped"
     gate.set()

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mamcrawler.domain.run_outcome import RunOutcome
 from mamcrawler.logs import redact
+from mamcrawler.store import locks
 from mamcrawler.store.db import session_scope
+from mamcrawler.store.liveness import Heartbeat, Owner, why_dead
 from mamcrawler.store.models import TaskRun
 
-from . import locks, registry
+from . import registry
 from .context import JobContext, JobNotConfigured
-from .liveness import Heartbeat, Owner, why_dead
 
 log = logging.getLogger("mamcrawler.jobs")
 UNKNOWN_JOB_MAX_RUNTIME_S = 3600  # for runs of a job no longer in the registry

@@ -11,16 +11,12 @@ rows a run takes), so no run can overwrite the change halfway.
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mamcrawler.domain.states import (
@@ -31,12 +27,14 @@ from mamcrawler.domain.states import (
     move_download,
     move_wanted,
 )
+from mamcrawler.store import locks
 from mamcrawler.store.db import session_scope
-from mamcrawler.store.models import Download, JobLock, WantedBook
+from mamcrawler.store.liveness import Owner
+from mamcrawler.store.models import Download, WantedBook
 
 log = logging.getLogger("mamcrawler.downloads")
 JOBS_THAT_MOVE_DOWNLOADS = ("acquisition", "download_watch")
-HOLD_TTL = timedelta(seconds=60)  # a crashed command frees the jobs after this
+HOLD_SECONDS = 60  # a command that hangs frees the jobs after this
 D, W = DownloadState, WantedStatus
 WHY_NOT_CANCELLED = {
     D.IMPORTING: "it is being filed into the library right now",
@@ -166,37 +164,21 @@ def _release_wanted(session: Session, download: Download, target: WantedStatus) 
 
 @contextmanager
 def _holding_jobs(sessions: sessionmaker[Session], now: datetime) -> Iterator[None]:
-    """Holds the job locks of the jobs that move downloads; refuses when one is running."""
-    holder = f"api command {socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """Holds the job locks of the jobs that move downloads; refuses when one is running.
+
+    The locks name this process, so a command killed half-way frees them at once."""
+    owner = Owner.current()
+    holder = f"api command {locks.new_holder(owner)}"
     taken: list[str] = []
     try:
         for job in JOBS_THAT_MOVE_DOWNLOADS:
-            running = _take(sessions, job, holder, now)
-            if running is not None:
+            if not locks.acquire(sessions, job, holder, owner, now, HOLD_SECONDS):
+                running = locks.holder_of(sessions, job) or "a holder that just let go"
                 raise DownloadCommandRefused(
                     f"the {job} job is running right now ({running}); try again when it "
                     "has finished")
             taken.append(job)
         yield
     finally:
-        if taken:
-            with session_scope(sessions) as session:
-                session.execute(delete(JobLock).where(JobLock.job_name.in_(taken),
-                                                      JobLock.holder == holder))
-
-
-def _take(sessions: sessionmaker[Session], job: str, holder: str,
-          now: datetime) -> str | None:
-    """Takes `job`'s lock row as a run would; returns the holder when someone has it."""
-    with session_scope(sessions) as session:
-        session.execute(delete(JobLock).where(JobLock.job_name == job,
-                                              JobLock.expires_at < now))
-    try:
-        with session_scope(sessions) as session:
-            session.add(JobLock(job_name=job, holder=holder, acquired_at=now,
-                                expires_at=now + HOLD_TTL))
-        return None
-    except IntegrityError:
-        with session_scope(sessions) as session:
-            lock = session.get(JobLock, job)
-            return lock.holder if lock else "a holder that just let go"
+        for job in taken:
+            locks.release(sessions, job, holder)
