@@ -27,7 +27,8 @@ def tracked(make_settings, db_url, tracker_sim):
         settings = make_settings(database_url=db_url, mam_id=tracker_sim.mam_id,
                                  mam_url=tracker_sim.base_url, **overrides)
         rt = Runtime.build(settings, upgrade_db=False)
-        rt.scheduler.ctx.tracker = TrackerEndpoint(tracker_sim.base_url, tracker_sim.mam_id, 0.0)
+        rt.scheduler.ctx.tracker = TrackerEndpoint(tracker_sim.base_url, tracker_sim.mam_id, 0.0,
+                                                   simulator=True)
         runtimes.append(rt)
         return rt
 

@@ -30,6 +30,7 @@ from mamcrawler.adapters.mam import (
     TrackerUnavailable,
     shared_limiter,
 )
+from mamcrawler.adapters.mam.client import SIM_EVENTS_PATH
 from mamcrawler.torrentfile import read_torrent
 from tests.support.tracker_sim import TrackerSimHandle
 
@@ -469,7 +470,7 @@ def test_download_that_is_not_a_torrent(tracker_sim: TrackerSimHandle,
 
 
 def test_site_events(tracker_sim: TrackerSimHandle, make_client: MakeClient) -> None:
-    client = make_client()
+    client = make_client(events_path=SIM_EVENTS_PATH)
     quiet = client.site_events()
     assert quiet.known and not any(e.active for e in quiet.events)
     tracker_sim.control.events(freeleech={"active": True, "hours": 48, "title": "FL weekend"},
@@ -486,15 +487,16 @@ def test_site_events_fail_soft(tracker_sim: TrackerSimHandle, make_client: MakeC
         tracker_sim.control.events(endpoint=False)
     else:
         tracker_sim.control.fail(500, count=10, path="/json/simEvents.php")
-    events = make_client().site_events()
+    events = make_client(events_path=SIM_EVENTS_PATH).site_events()
     assert events.status == "unknown" and events.reason and events.events == ()
 
 
-def test_site_events_on_the_real_site_are_unknown_without_asking() -> None:
+@pytest.mark.parametrize("base_url", ["https://www.myanonamouse.net", "https://mam.example"])
+def test_without_an_events_endpoint_the_tracker_is_never_asked(base_url: str) -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise AssertionError(f"no request may be sent, got {request.url}")
 
-    with MamClient("https://www.myanonamouse.net", "x", MemorySessionStore(),
+    with MamClient(base_url, "x", MemorySessionStore(),
                    transport=httpx.MockTransport(refuse), limiter=MinIntervalLimiter(0)) as c:
         assert c.site_events().status == "unknown"
 

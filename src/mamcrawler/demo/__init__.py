@@ -35,7 +35,8 @@ def serve_simulator(
     server = BackgroundServer(app)
     server.start()
     log.info("DEMO MODE: tracker SIMULATOR serving at %s (not MyAnonamouse)", server.base_url)
-    endpoint = TrackerEndpoint(server.base_url, cookie, DEMO_MIN_INTERVAL_S, demo=True)
+    endpoint = TrackerEndpoint(server.base_url, cookie, DEMO_MIN_INTERVAL_S, demo=True,
+                               simulator=True)
     return endpoint, app.state.simulator, server.stop
 
 

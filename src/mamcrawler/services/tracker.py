@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from mamcrawler.adapters.mam import MamClient, SharedRateLimiter
+from mamcrawler.adapters.mam.client import SIM_EVENTS_PATH
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import AppState, utcnow
 
@@ -26,6 +27,8 @@ class TrackerEndpoint:
     Live: MAM_URL and MAM_ID from the settings. Demo: the built-in simulator.
     `shared_dir` (DATA_DIR when live) is where every process of the install keeps one
     request rate for the tracker; None = this process only (the demo's own simulator).
+    `simulator` says it is the built-in simulator (always so in demo mode): only it
+    publishes the site's events at an endpoint, so only it is asked for them.
     """
 
     base_url: str
@@ -33,6 +36,7 @@ class TrackerEndpoint:
     min_interval_s: float
     demo: bool = False
     shared_dir: Path | None = None
+    simulator: bool = False
 
     def __repr__(self) -> str:  # never show the cookie
         return f"TrackerEndpoint({self.base_url!r}, demo={self.demo})"
@@ -77,6 +81,8 @@ def make_client(endpoint: TrackerEndpoint | None, sessions: sessionmaker[Session
     key = SESSION_KEY + (".demo" if endpoint.demo else "")
     if endpoint.shared_dir is not None:
         options.setdefault("limiter", install_limiter(endpoint.shared_dir))
+    if endpoint.simulator or endpoint.demo:
+        options.setdefault("events_path", SIM_EVENTS_PATH)
     return MamClient(endpoint.base_url, endpoint.first_cookie, DbSessionStore(sessions, key),
                      min_interval_s=endpoint.min_interval_s, **options)
 

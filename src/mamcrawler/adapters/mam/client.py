@@ -10,7 +10,7 @@ import json
 import logging
 import time
 from datetime import UTC, datetime
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 
@@ -48,10 +48,9 @@ from mamcrawler.torrentfile import BencodeError, read_torrent
 log = logging.getLogger(__name__)
 
 MAX_VIP_WEEKS = 12  # 13 weeks would pass the site's ~90-day VIP maximum
-EVENTS_PATH = "/json/simEvents.php"
-# The real site publishes no machine-readable event status; asking for one daily would
-# only cost a request, so these hosts are answered "unknown" without asking.
-_NO_EVENT_STATUS_HOSTS = ("myanonamouse.net",)
+# The built-in simulator's site-events endpoint. The real site publishes no
+# machine-readable event status, so a client asks for events only when given this path.
+SIM_EVENTS_PATH = "/json/simEvents.php"
 
 
 class MamClient:
@@ -63,7 +62,8 @@ class MamClient:
     `limiter` defaults to the process-wide limiter for `base_url` (pass a
     SharedRateLimiter to share one rate with the install's other processes);
     `min_interval_s` (seconds between requests) defaults to the limiter's own interval,
-    2 s for a new one.
+    2 s for a new one. `events_path` is where the tracker publishes its site events
+    (SIM_EVENTS_PATH for the simulator); None, for the real site, never asks.
     """
 
     def __init__(
@@ -80,8 +80,10 @@ class MamClient:
         backoff_base_s: float = 2.0,
         backoff_max_s: float = 60.0,
         retry_after_cap_s: float = 300.0,
+        events_path: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._events_path = events_path
         interval = DEFAULT_MIN_INTERVAL_S if min_interval_s is None else min_interval_s
         self._transport = TrackerTransport(
             self.base_url,
@@ -180,15 +182,14 @@ class MamClient:
     def site_events(self) -> SiteEvents:
         """Site-wide events from the status endpoint; status "unknown" when unreadable.
 
-        Never raises: a site without a machine-readable status (the real one) fails soft.
+        Never raises. A tracker without an events endpoint (the real site) is not asked.
         """
         now = datetime.now(UTC)
-        host = urlsplit(self.base_url).hostname or ""
-        if any(host == h or host.endswith("." + h) for h in _NO_EVENT_STATUS_HOSTS):
+        if self._events_path is None:
             return SiteEvents(status="unknown", reason="the site publishes no event status",
                               fetched_at=now)
         try:
-            return parse_site_events(self._get_json(EVENTS_PATH, "site events"), now)
+            return parse_site_events(self._get_json(self._events_path, "site events"), now)
         except TrackerError as exc:
             log.info("site events unknown: %s", exc)
             return SiteEvents(status="unknown", reason=str(exc), fetched_at=now)
