@@ -188,6 +188,23 @@ DownloadState = Literal["queued", "grabbing", "downloading", "verifying", "impor
                         "imported", "failed", "abandoned", "removed", "cancelled"]
 
 
+Freeleech = Literal["torrent", "site_event", "personal", "vip", "wedge", "none"]
+
+
+class ReleaseFactsOut(BaseModel):
+    """The grabbed release as stored with the download."""
+
+    size_bytes: int | None
+    format: str | None
+    bitrate_kbps: int | None
+    category: str | None
+    language: str | None
+    # What made it free: a freeleech torrent, a site-wide event, a personal freeleech,
+    # VIP, a wedge we spent; none = paid; null = not recorded (older downloads).
+    freeleech: Freeleech | None
+    cost_reason: str | None  # the reason recorded at the grab, e.g. "freeleech torrent"
+
+
 class DownloadOut(Out):
     id: int
     wanted_id: int | None
@@ -214,3 +231,4 @@ class DownloadOut(Out):
     imported_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    release: ReleaseFactsOut | None = None

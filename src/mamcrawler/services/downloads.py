@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mamcrawler.domain.release_choice import PAID, WEDGE
 from mamcrawler.domain.states import (
     ACTIVE_DOWNLOADS,
     DownloadState,
@@ -182,3 +183,36 @@ def _holding_jobs(sessions: sessionmaker[Session], now: datetime) -> Iterator[No
     finally:
         for job in taken:
             locks.release(sessions, job, holder)
+
+
+def release_facts(download: Download) -> dict:
+    """The facts of the release a download grabbed, as stored with it: size, format,
+    bitrate, category, language, and what made it free (`freeleech`) with the reason."""
+    info = download.release_info or {}
+    cost = info.get("cost") or {}
+    return {"size_bytes": download.size_bytes, "format": info.get("format"),
+            "bitrate_kbps": info.get("bitrate_kbps"), "category": info.get("category"),
+            "language": info.get("language"), "freeleech": freeleech_kind(download.edition, cost),
+            "cost_reason": cost.get("reason")}
+
+
+# How the recorded reason (domain/freeness.py) starts, and the kind of freeleech it names.
+_REASON_KINDS = (("freeleech torrent", "torrent"), ("site-wide freeleech", "site_event"),
+                 ("personal freeleech", "personal"), ("vip-free", "vip"))
+
+
+def freeleech_kind(edition: str, cost: dict) -> str | None:
+    """What made a grab free: torrent (a freeleech torrent), site_event, personal, vip, or
+    wedge (one we spent); none for a paid grab; None when the grab recorded nothing."""
+    if edition == WEDGE:
+        return "wedge"
+    if edition == PAID:
+        return "none"
+    if not cost:
+        return None
+    reason = str(cost.get("reason") or "").lower()
+    for start, kind in _REASON_KINDS:
+        if reason.startswith(start):
+            return kind
+    flags = (("free", "torrent"), ("personal_freeleech", "personal"), ("vip_free", "vip"))
+    return next((kind for flag, kind in flags if cost.get(flag)), "site_event")

@@ -72,9 +72,15 @@ wanted = crud_router(prefix="/api/wanted", noun="wanted book", model=WantedBook,
                          session, body.model_dump()))
 
 
+def download_out(download: Download) -> schemas.DownloadOut:
+    """A download with the facts of its release (size, format, bitrate, freeleech kind)."""
+    facts = schemas.ReleaseFactsOut(**download_commands.release_facts(download))
+    return schemas.DownloadOut.model_validate(download).model_copy(update={"release": facts})
+
+
 downloads = crud_router(prefix="/api/downloads", noun="download", model=Download,
                         out=schemas.DownloadOut, order_by=[Download.id.desc()],
-                        filters=_download_filters, read_only=True)
+                        filters=_download_filters, to_out=download_out, read_only=True)
 
 
 class DownloadCommandOut(BaseModel):
@@ -110,6 +116,6 @@ def _command(session, request: Request, download_id: int, command, **options):
     except download_commands.DownloadCommandRefused as exc:
         raise ApiError(409, str(exc)) from None
     download = session.get(Download, download_id)  # first read here: after the commit
-    return ok(DownloadCommandOut(download=schemas.DownloadOut.model_validate(download),
+    return ok(DownloadCommandOut(download=download_out(download),
                                  wanted_id=result.wanted_id, wanted_status=result.wanted_status,
                                  message=result.message))
