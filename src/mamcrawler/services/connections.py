@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,31 +23,69 @@ TIMEOUT_S = 10.0
 @dataclass(frozen=True)
 class ConnectionCheck:
     name: str
-    ok: bool | None  # None = not configured, so not checked
+    ok: bool | None  # None = not checked (not configured), or nothing wrong but a step to do
     detail: str
+    todo: bool = False  # a step the person (or `serve`) still has to take, not a fault
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for other databases."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
 def check_database(settings: Settings) -> ConnectionCheck:
+    """Whether the database can be reached; its schema is the next check."""
     try:
         check_url(settings.effective_database_url)
     except DatabaseProblem as exc:
         return ConnectionCheck("database", False, str(exc))
-    url = make_url(settings.effective_database_url)
-    where = url.render_as_string(hide_password=True)
+    where = make_url(settings.effective_database_url).render_as_string(hide_password=True)
+    file = sqlite_file(settings.effective_database_url)
+    if file is not None and not file.exists():  # looking must not create it
+        return ConnectionCheck("database", None, f"{file} does not exist yet: `mamcrawler db "
+                               "upgrade` (or `serve`) creates it", todo=True)
     engine = make_engine(settings.effective_database_url)
     try:
-        current = migrate.current_revision(engine)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
     except Exception as exc:
         first_line = str(exc).splitlines()[0]
         return ConnectionCheck("database", False, f"{where}: cannot connect "
                                f"({exc.__class__.__name__}: {first_line}); check DATABASE_URL")
     finally:
         engine.dispose()
+    return ConnectionCheck("database", True, f"{where}: reachable")
+
+
+def check_schema(settings: Settings, database: ConnectionCheck) -> ConnectionCheck:
+    """Whether the schema is this version's; `database` is the connection check's result."""
+    if database.ok is not True:
+        if database.todo:
+            return ConnectionCheck("schema", None, NOT_MIGRATED, todo=True)
+        return ConnectionCheck("schema", None, "not checked: the database is not reachable")
+    engine = make_engine(settings.effective_database_url)
+    try:
+        current = migrate.current_revision(engine)
+    except Exception as exc:
+        return ConnectionCheck("schema", False, f"cannot be read ({exc.__class__.__name__})")
+    finally:
+        engine.dispose()
     head = migrate.head_revision()
-    if current != head:
-        return ConnectionCheck("database", False, f"{where}: schema at {current or 'nothing'}, "
-                               f"this version needs {head}; run `mamcrawler db upgrade`")
-    return ConnectionCheck("database", True, f"{where}: schema {current}")
+    if current == head:
+        return ConnectionCheck("schema", True, f"revision {current}, this version's")
+    if current is None:
+        return ConnectionCheck("schema", None, NOT_MIGRATED, todo=True)
+    if current in migrate.known_revisions():
+        return ConnectionCheck("schema", None, f"at revision {current}, this version needs "
+                               f"{head}: run `mamcrawler db upgrade`", todo=True)
+    return ConnectionCheck("schema", False, f"at revision {current}, which this version does "
+                           "not know: it was made by a newer MAMcrawler; run that version")
+
+
+NOT_MIGRATED = "not migrated yet — run `mamcrawler db upgrade` (`serve` does it too)"
 
 
 def _http_check(name: str, url: str, headers: dict[str, str], fix: str,
@@ -134,12 +174,11 @@ def check_prowlarr(settings: Settings) -> ConnectionCheck:
 
 
 def check_tracker(settings: Settings, sessions: sessionmaker[Session] | None) -> ConnectionCheck:
-    """Read the account once; the rotated cookie is kept in the database as in service."""
+    """Read the account once. The rotated cookie is kept in the database as in service, or,
+    with `sessions` None (no schema yet), in DATA_DIR until the database takes it over."""
     if settings.is_demo or settings.mam_id is None:
         return ConnectionCheck("tracker", None, "not configured (MAM_ID): demo mode uses the "
                                "built-in simulator")
-    if sessions is None:
-        return ConnectionCheck("tracker", None, "not checked: the database is not reachable")
     from mamcrawler.adapters.mam import TrackerError
     from mamcrawler.services.tracker import TrackerEndpoint, make_client
 
@@ -172,7 +211,8 @@ def check_qbittorrent(settings: Settings) -> ConnectionCheck:
 def check_all(settings: Settings,
               sessions: sessionmaker[Session] | None = None) -> list[ConnectionCheck]:
     """Every connection check, in the order a person would fix them."""
-    return [check_database(settings), check_tracker(settings, sessions),
+    database = check_database(settings)
+    return [database, check_schema(settings, database), check_tracker(settings, sessions),
             check_qbittorrent(settings), check_library_folder(settings),
             check_audio_tools(settings), check_audiobookshelf(settings),
             check_prowlarr(settings)]

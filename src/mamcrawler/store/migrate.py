@@ -111,5 +111,12 @@ def head_revision() -> str:
     return head
 
 
+@functools.cache
+def known_revisions() -> frozenset[str]:
+    """Every revision this version's migrations know."""
+    return frozenset(rev.revision for rev in
+                     ScriptDirectory.from_config(alembic_config()).walk_revisions())
+
+
 def is_current(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
