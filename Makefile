@@ -6,21 +6,24 @@ BIN    := $(VENV)/bin
 .PHONY: run test bench lint system-deps postgres clean
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	@echo "creating $(VENV) (first run only)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
 
 # Stamps re-install only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
-	touch $@
+	@echo "installing MAMcrawler and its dependencies into $(VENV) (a minute or two)"
+	@$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+# exec: the service replaces the shell, so a stop (SIGTERM, Ctrl-C) reaches it directly and
+# its clean exit is make's.
 run: $(VENV)/.installed
-	$(BIN)/mamcrawler db upgrade
-	$(BIN)/mamcrawler serve
+	@$(BIN)/mamcrawler db upgrade && exec $(BIN)/mamcrawler serve
 
 system-deps:
 	scripts/install-system-deps.sh

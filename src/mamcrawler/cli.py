@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -13,7 +12,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from mamcrawler import __version__
 from mamcrawler.config import (
@@ -80,12 +78,12 @@ def _startup_problems() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-def _runtime(s: Settings, *, demo_world: bool = False):
+def _runtime(s: Settings, *, serving: bool = False, attach=None):
     """The runtime for a command; brings the database schema up to date first."""
     from mamcrawler.runtime import Runtime
 
     with _startup_problems():
-        return Runtime.build(s, demo_world=demo_world)
+        return Runtime.build(s, serving=serving, attach=attach)
 
 
 def _database(s: Settings):
@@ -98,9 +96,15 @@ def _database(s: Settings):
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
-    """SIGTERM ends `serve` as Ctrl-C does: uvicorn shuts down gracefully and then re-raises
-    the signal to this handler, so `finally` blocks run and the demo's processes stop."""
+    """SIGTERM ends a command as Ctrl-C does, so `finally` blocks run."""
     raise SystemExit(128 + signum)
+
+
+def _stop_serving(signum: int, frame: object) -> None:
+    """SIGTERM and Ctrl-C stop `serve` cleanly, exit status 0: uvicorn shuts down gracefully
+    and then re-raises the signal to this handler, so `finally` blocks run and the demo's
+    processes stop."""
+    raise SystemExit(0)
 
 
 @app.command()
@@ -117,14 +121,18 @@ def serve(
     s = settings(**overrides)
     for warning in s.startup_warnings():
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    rt = _runtime(s, demo_world=True)
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _stop_serving)
+    rt = _runtime(s, serving=True)
     try:
         if rt.api_key_file:
             console.print(f"API key: read it from [bold]{rt.api_key_file}[/bold] "
                           "(set API_KEY to choose your own)")
         console.print(f"MAMcrawler {__version__} on http://{s.host}:{s.port}  "
                       f"(API docs at /docs{', DEMO MODE' if s.is_demo else ''})")
+        if rt.demo_world == "starting":
+            console.print("the demo world is starting in the background; /health says "
+                          "when it is ready")
         uvicorn.run(create_app(rt), host=s.host, port=s.port, log_config=None,
                     log_level=s.log_level.lower())
     finally:
@@ -144,20 +152,21 @@ def db_upgrade() -> None:
 @jobs_app.command("list")
 def jobs_list() -> None:
     """Every job with its schedule, next run and last outcome."""
-    rt = _runtime(settings())
-    table = Table("job", "schedule", "next run", "last run", "outcome")
-    table.add_column("summary", overflow="ellipsis", no_wrap=True, max_width=60)
-    for column in table.columns[:5]:
-        column.no_wrap = True
-    for st in rt.scheduler.statuses():
-        last = st.last_run
-        table.add_row(st.name, st.schedule + (" (paused)" if st.paused else ""),
-                      f"{st.next_run:%Y-%m-%d %H:%M %Z}" if st.next_run else "-",
-                      f"{last.started_at:%Y-%m-%d %H:%M}" if last else "-",
-                      last.outcome if last else "-",
-                      (last.summary or last.error or "") if last else "")
-    console.print(table)
-    rt.close()
+    _print_jobs(settings())
+
+
+def _print_jobs(s: Settings) -> None:
+    """Read from the database alone: starts nothing, not even the demo's simulator."""
+    from mamcrawler import service_state
+    from mamcrawler.cli_output import print_jobs
+    from mamcrawler.runtime import job_statuses
+
+    running = service_state.running(s)
+    engine = _database(s)
+    try:  # with the schedules the running service uses (the demo's are quicker)
+        print_jobs(console, job_statuses(running.settings_for(s) if running else s, engine))
+    finally:
+        engine.dispose()
 
 
 @jobs_app.command("run")
@@ -169,7 +178,8 @@ def jobs_run(name: Annotated[str, typer.Argument(help="job name, see `jobs list`
     if name not in registry.JOBS:
         err.print(f"[red]{registry.UnknownJob(name)}[/red]")
         raise typer.Exit(2)
-    rt = _runtime(settings())
+    s = settings()
+    rt = _runtime(s, attach=_running_demo(s))
     ctx = rt.scheduler.ctx
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
@@ -191,41 +201,64 @@ def jobs_run(name: Annotated[str, typer.Argument(help="job name, see `jobs list`
     raise typer.Exit(EXIT_CODES[result.outcome])
 
 
+def _running_demo(s: Settings):
+    """In demo mode, the running `serve` whose simulator and demo world a command that
+    needs the tracker uses (waiting while its world starts); None: start a simulator."""
+    import time
+
+    from mamcrawler import service_state
+
+    if not s.is_demo:
+        return None
+    running = service_state.running(s)
+    deadline = time.monotonic() + 120
+    if running is not None and running.demo_world == service_state.STARTING:
+        err.print("waiting for the demo world `serve` is starting...", highlight=False)
+        while running is not None and running.demo_world == service_state.STARTING \
+                and time.monotonic() < deadline:
+            time.sleep(0.5)
+            running = service_state.running(s)
+    return running if running is not None and running.tracker is not None else None
+
+
 @app.command()
 def status() -> None:
-    """Mode, database and the state of every job."""
-    s = settings()
-    rt = _runtime(s)
-    console.print(f"MAMcrawler {__version__}  mode: "
-                  f"{'[yellow]DEMO (tracker simulator)[/yellow]' if s.is_demo else 'live'}")
+    """Mode, database, the running service and the state of every job."""
     from sqlalchemy.engine import make_url
 
-    where = make_url(s.effective_database_url).render_as_string(hide_password=True)
-    console.print(f"database: {where}")
+    from mamcrawler import service_state
+    from mamcrawler.cli_output import print_facts
+
+    s = settings()
+    engine = _database(s)  # first: a database that cannot be used is the one message
+    engine.dispose()
+    running = service_state.running(s)
+    world = f"; demo world {running.demo_world}" if running and running.demo_world else ""
+    console.print(f"MAMcrawler {__version__}", highlight=False)
+    print_facts(console, [
+        ("mode", "[yellow]DEMO (tracker simulator)[/yellow]" if s.is_demo else "live"),
+        ("database", escape(make_url(s.effective_database_url).render_as_string(
+            hide_password=True))),
+        ("service", "not running (start it with `mamcrawler serve`)" if running is None else
+                    f"running at {running.url} (pid {running.pid}){world}")])
     for warning in s.startup_warnings():
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-    rt.close()
-    jobs_list()
+    _print_jobs(s)
 
 
 @config_app.command("check")
 def config_check() -> None:
     """Each setting with its source (secrets masked), then each configured connection."""
+    from mamcrawler.cli_output import print_checks, print_settings
     from mamcrawler.services.connections import check_all
 
     s = settings()
-    table = Table("variable", "value", "source")
-    for row in describe_sources(s, State.env_file):
-        table.add_row(row.name, row.value, row.source)
-    console.print(table)
+    print_settings(console, describe_sources(s, State.env_file))
     for warning in s.startup_warnings():
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-    failed = False
-    for check in check_all(s, _sessions_if_current(s)):
-        mark = {True: "[green]ok[/green]", False: "[red]FAIL[/red]", None: "[dim]skip[/dim]"}
-        console.print(f"{mark[check.ok]:>6} {check.name}: {check.detail}", highlight=False)
-        failed |= check.ok is False
-    raise typer.Exit(1 if failed else 0)
+    checks = check_all(s, _sessions_if_current(s))
+    print_checks(console, checks)
+    raise typer.Exit(1 if any(check.ok is False for check in checks) else 0)
 
 
 def _sessions_if_current(s: Settings):
@@ -233,10 +266,14 @@ def _sessions_if_current(s: Settings):
 
     `config check` looks without changing anything, so it never upgrades the schema.
     """
+    from mamcrawler.services.connections import sqlite_file
     from mamcrawler.store import migrate
     from mamcrawler.store.db import make_engine, make_session_factory
 
     try:
+        file = sqlite_file(s.effective_database_url)
+        if file is not None and not file.exists():  # connecting would create it
+            return None
         engine = make_engine(s.effective_database_url)
         return make_session_factory(engine) if migrate.is_current(engine) else None
     except Exception:  # the database check reports what is wrong
@@ -254,7 +291,7 @@ def want(
     """Add a book to the wanted list (an entry for the same book is merged)."""
     from mamcrawler.api.schemas import WantedIn
     from mamcrawler.services.wanted import add_wanted
-    from mamcrawler.store.db import session_scope
+    from mamcrawler.store.db import make_session_factory, session_scope
 
     try:
         body = WantedIn(title=title, author=author, series=series, position=position,
@@ -262,12 +299,14 @@ def want(
     except ValueError as exc:
         err.print(f"[red]invalid book: {exc}[/red]")
         raise typer.Exit(2) from None
-    rt = _runtime(settings())
-    with session_scope(rt.sessions) as session:
-        entry, created = add_wanted(session, body.model_dump())
-        line = f"{'added' if created else 'merged into'} wanted #{entry.id}: {entry.title}"
+    engine = _database(settings())  # the database alone: nothing else is started
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            entry, created = add_wanted(session, body.model_dump())
+            line = f"{'added' if created else 'merged into'} wanted #{entry.id}: {entry.title}"
+    finally:
+        engine.dispose()
     console.print(line + (f" by {author}" if author else ""), highlight=False)
-    rt.close()
 
 
 @app.command()
@@ -302,27 +341,9 @@ def scan(
         raise typer.Exit(2) from None
     finally:
         engine.dispose()
-    _print_scan(report)
+    from mamcrawler.cli_output import print_scan
 
-
-def _print_scan(report) -> None:
-    table = Table("books found", "new", "changed", "unchanged", "missing", "unreadable files",
-                  "files read", title=f"library scan of {report.root}")
-    table.add_row(*(str(n) for n in (report.books_found, report.new, report.changed,
-                                      report.unchanged, len(report.missing),
-                                      len(report.unreadable), report.files_read)))
-    console.print(table)
-    console.print(f"{report.elapsed_s:.1f} s; {report.moved} moved folders; "
-                  f"{report.ignored} other files ignored", highlight=False)
-    for folder in report.missing:
-        console.print(f"[yellow]missing:[/yellow] {folder} (all files gone; book kept, "
-                      "flagged for review)", highlight=False, soft_wrap=True)
-    if report.unreadable:
-        unreadable = Table("unreadable file (in the library folder)", "reason",
-                           title_style="red", title="unreadable files")
-        for file, reason in report.unreadable:
-            unreadable.add_row(os.path.relpath(file, report.root), reason)
-        console.print(unreadable)
+    print_scan(console, report)
 
 
 @sim_app.command("tracker")

@@ -53,6 +53,10 @@ def api(service, path: str, **params) -> dict:
     return answer.json()["data"]
 
 
+def health(service) -> dict:
+    return httpx.get(f"{service.base_url}/health", timeout=10).json()["data"]
+
+
 def wait_for(check, timeout_s: float, what: str):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -98,6 +102,7 @@ def test_books_arrive_in_the_demo_library_and_nothing_is_left_running(leftovers,
     # A second start in the same folder keeps the library and says so.
     ports = json.loads((demo / "ports.json").read_text())
     service.start()
+    wait_for(lambda: health(service)["demo_world"] == "ready", 120, "the demo world ready")
     assert "arrived in" in service.log() and "on an earlier start" in service.log()
     assert json.loads((demo / "ports.json").read_text()) == ports
     assert {b["id"] for b in api(service, "/api/books")["items"]} >= {b["id"] for b in books}

@@ -20,7 +20,7 @@ def create_app(rt: Runtime, *, start_scheduler: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if start_scheduler:
-            rt.scheduler.start()
+            rt.start_scheduler()  # in demo mode: once the demo world is ready
         try:
             yield
         finally:

@@ -202,14 +202,22 @@ class QbitProcess:
 
     def start(self, timeout_s: float = 30.0) -> QbitProcess:
         """Start (writing the config on first start) and wait until the WebUI answers."""
-        if self.running:
-            return self
+        if not self.running:
+            self.spawn()
+        return self.wait_started(timeout_s)
+
+    def spawn(self) -> QbitProcess:
+        """Start the process without waiting for it (see ``wait_started``)."""
         if not self.config_file.exists():
             self.config_file.parent.mkdir(parents=True, exist_ok=True)
             self.downloads_dir.mkdir(parents=True, exist_ok=True)
             self.config_file.write_text(_config_text(self))
         command = ["qbittorrent-nox", f"--profile={self.profile_dir}"]
         self._popen = _spawn(command, self.log_file, die_with_parent=self.die_with_parent)
+        return self
+
+    def wait_started(self, timeout_s: float = 30.0) -> QbitProcess:
+        """Wait until the WebUI of a spawned process answers; stop it if it does not."""
         try:
             wait_until(self._webui_answers, timeout_s=timeout_s, what=f"qBittorrent at {self.url}")
         except BaseException:
@@ -280,6 +288,10 @@ class OpenTracker:
 
     def start(self, timeout_s: float = 10.0) -> OpenTracker:
         """Start with the current whitelist and wait until it serves announces."""
+        return self.spawn().wait_started(timeout_s)
+
+    def spawn(self) -> OpenTracker:
+        """Start the process without waiting for it (see ``wait_started``)."""
         self.root.mkdir(parents=True, exist_ok=True)
         # opentracker chroots here and drops to "nobody", who must still read the list
         self.root.chmod(0o755)
@@ -288,6 +300,10 @@ class OpenTracker:
         command += ["-d", str(self.root), "-w", "whitelist"]
         self._popen = _spawn(command, self.root / "opentracker.log", cwd=self.root,
                              die_with_parent=self.die_with_parent)
+        return self
+
+    def wait_started(self, timeout_s: float = 10.0) -> OpenTracker:
+        """Wait until a spawned tracker serves announces; stop it if it does not."""
         try:
             wait_until(self._listening, timeout_s=timeout_s, what=f"opentracker on {self.port}")
             self._await_accepted(self.allowed, timeout_s)

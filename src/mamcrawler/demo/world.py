@@ -16,6 +16,7 @@ import atexit
 import ipaddress
 import logging
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,15 +53,25 @@ class DemoUnavailable(Exception):
     """The full demo cannot run here; the message says why."""
 
 
+class DemoStopped(Exception):
+    """The demo was stopped before it finished starting."""
+
+
 def missing_tools() -> list[str]:
     return [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
 
 
 @dataclass
 class DemoWorld:
-    """What the demo started. `full` is False for the tracker-only fallback."""
+    """What the demo started. `full` is False for the tracker-only fallback.
 
-    tracker: TrackerEndpoint
+    Started in two halves so the service can answer while the world is built:
+    `launch` (quick, in the main thread before any other thread exists: the processes it
+    spawns die with this process) and `finish` (slow, in any thread: waits for them,
+    generates the books, starts the simulator and seeds). `start` does both.
+    """
+
+    tracker: TrackerEndpoint | None
     settings_update: dict[str, Any]
     full: bool
     root: Path | None = None
@@ -68,50 +79,52 @@ class DemoWorld:
     _processes: tuple[QbitProcess | OpenTracker, ...] = field(default=(), repr=False)
     _stoppers: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _stopped: bool = field(default=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def start(cls, settings: Settings) -> DemoWorld:
         """The full demo when the tools are installed, else the tracker-only one."""
+        return cls.launch(settings).finish()
+
+    @classmethod
+    def launch(cls, settings: Settings) -> DemoWorld:
+        """Spawn the demo's processes without waiting for them; call `finish` next."""
         missing = missing_tools()
         if missing:
             log.warning(
                 "DEMO MODE against the tracker SIMULATOR only: %s not installed, so no "
                 "books will download. To watch books arrive in the demo, install them: %s",
                 ", ".join(missing), INSTALL_HINT)
-            return cls.tracker_only()
+            return cls(None, {}, full=False)
         try:
-            return cls._start_full(settings)
+            return cls._launch_full(settings)
         except Exception as exc:  # the demo must never keep the service from starting
             log.warning("DEMO MODE against the tracker SIMULATOR only: the local swarm did "
                         "not start (%s)", exc)
-            return cls.tracker_only()
+            return cls(None, {}, full=False)
 
     @classmethod
     def tracker_only(cls) -> DemoWorld:
-        endpoint, _, stop = serve_simulator()
-        return cls(endpoint, {}, full=False, _stoppers=[stop])
+        return cls(None, {}, full=False).finish()
 
     @classmethod
-    def _start_full(cls, settings: Settings) -> DemoWorld:
+    def _launch_full(cls, settings: Settings) -> DemoWorld:
         root = settings.data_dir.resolve() / "demo"
         root.mkdir(parents=True, exist_ok=True)
         state.end_leftovers(root)
         state.rebuild_internal_parts(root)
-        log.info("DEMO: preparing the demo audiobooks in %s", root / "catalogue")
-        editions = catalogue.generate(root / "catalogue")
-        world = cls(TrackerEndpoint("", "", 0), {}, full=True, root=root)
+        world = cls(None, {}, full=True, root=root)
+        atexit.register(world.stop)
         try:
-            world._start_processes(root, editions, state.ports(root))
+            world._spawn_processes(root, state.ports(root))
         except BaseException:
             world.stop()
             raise
-        atexit.register(world.stop)
         return world
 
-    def _start_processes(self, root: Path, editions: list[catalogue.GeneratedEdition],
-                         port: dict[str, int]) -> None:
-        # Processes before the simulator: they are spawned while this process has no
-        # other threads (see processes._spawn on die_with_parent).
+    def _spawn_processes(self, root: Path, port: dict[str, int]) -> None:
+        # Spawned while this process has no other threads (see processes._spawn on
+        # die_with_parent); `finish` waits for them.
         opentracker = OpenTracker(root / "opentracker", port=port["opentracker"],
                                   die_with_parent=True)
         seeder = QbitProcess(root / "seeder", username="demo-seeder",
@@ -123,22 +136,61 @@ class DemoWorld:
         pids: dict[str, int | None] = {}
         for name, process in (("opentracker", opentracker), ("seeding qBittorrent", seeder),
                               ("demo qBittorrent", client)):
-            self._stoppers.append(process.stop)
-            process.start()
+            self._keep(process.stop)
+            process.spawn()
             pids[name] = process.pid
             state.write_pids(root, pids)  # at once: a crash now still leaves a record
             log.info("DEMO: started the %s (pid %s)", name, process.pid)
         self._processes = (client, seeder, opentracker)
+
+    def finish(self) -> DemoWorld:
+        """Bring the launched world up; on failure fall back to the tracker-only demo.
+        Raises DemoStopped when `stop` was called meanwhile."""
+        if self.full:
+            try:
+                self._finish_full()
+            except Exception as exc:  # the demo must never keep the service from starting
+                if self._stopped:
+                    raise DemoStopped("the demo was stopped while starting") from None
+                log.warning("DEMO MODE against the tracker SIMULATOR only: the local swarm "
+                            "did not start (%s)", exc)
+                self._stop_parts()
+                if self.root is not None:
+                    state.forget_pids(self.root)
+                self.full, self.settings_update, self.root = False, {}, None
+        if self.tracker is None:
+            endpoint, _, stop_simulator = serve_simulator()
+            self._keep(stop_simulator)
+            self.tracker = endpoint
+        return self
+
+    def _finish_full(self) -> None:
+        client, seeder, opentracker = self._processes
+        for process in (opentracker, seeder, client):
+            process.wait_started()
+        root = self.root
+        assert root is not None
+        log.info("DEMO: preparing the demo audiobooks in %s", root / "catalogue")
+        editions = catalogue.generate(root / "catalogue")
         endpoint, simulator, stop_simulator = serve_simulator(opentracker.announce_url)
-        self._stoppers.append(stop_simulator)
-        self.tracker = endpoint
+        self._keep(stop_simulator)
         torrents = publish(simulator, editions)
         opentracker.allow(list(torrents))
         seed(seeder, torrents, root / "catalogue")
         keep_announcing(client, opentracker.announce_url)
+        self.tracker = endpoint
         self.settings_update = demo_settings(root, client)
         self.ports = {"opentracker": opentracker.port, "seeding qBittorrent": seeder.webui_port,
-                       "demo qBittorrent": client.webui_port}
+                      "demo qBittorrent": client.webui_port}
+
+    def _keep(self, stopper: Callable[[], None]) -> None:
+        """Remember how to stop a part; stop it at once if the world was stopped."""
+        with self._lock:
+            if not self._stopped:
+                self._stoppers.append(stopper)
+                return
+        stopper()
+        raise DemoStopped("the demo was stopped while starting")
 
     def welcome(self, sessions: sessionmaker[Session], scheduler: JobScheduler) -> None:
         """Put the demo's books on the wanted list and search them at once."""
@@ -178,21 +230,28 @@ class DemoWorld:
                  spare.title, spare.author)
 
     def stop(self) -> None:
-        """End everything the demo started (safe to call more than once)."""
-        if self._stopped:
-            return
-        self._stopped = True
-        for process in self._processes:
-            process.ask_to_stop()  # all at once; the stoppers below wait for each
-        for stop in reversed(self._stoppers):
-            try:
-                stop()
-            except Exception:  # one stubborn part must not keep the others running
-                log.exception("DEMO: stopping a part failed")
+        """End everything the demo started (safe to call more than once, from any thread)."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        self._stop_parts()
         if self.root is not None:
             state.forget_pids(self.root)
             log.info("DEMO: stopped the local swarm and the tracker simulator")
         atexit.unregister(self.stop)
+
+    def _stop_parts(self) -> None:
+        with self._lock:
+            processes, self._processes = self._processes, ()
+            stoppers, self._stoppers = self._stoppers, []
+        for process in processes:
+            process.ask_to_stop()  # all at once; the stoppers below wait for each
+        for stop in reversed(stoppers):
+            try:
+                stop()
+            except Exception:  # one stubborn part must not keep the others running
+                log.exception("DEMO: stopping a part failed")
 
 
 def publish(simulator: TrackerSimulator,

@@ -13,8 +13,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select
 
-from mamcrawler.config import parse_schedule
+from mamcrawler.config import Settings, parse_schedule
 from mamcrawler.domain.run_outcome import RunOutcome
+from mamcrawler.policies import Policies
+from mamcrawler.services.tracker import TrackerEndpoint
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import JobSetting, TaskRun
 
@@ -48,17 +50,37 @@ class JobScheduler:
 
     def __init__(self, ctx: JobContext) -> None:
         self.ctx = ctx
-        self._sched = BackgroundScheduler(
-            timezone=ctx.settings.timezone or None,
+        self._sched = self._new_scheduler()
+        self._held: list[tuple[str, str]] | None = None  # triggers waiting for start()
+
+    def _new_scheduler(self) -> BackgroundScheduler:
+        sched = BackgroundScheduler(
+            timezone=self.ctx.settings.timezone or None,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600},
         )
         for spec in registry.JOBS.values():
-            self._sched.add_job(
-                run_job, make_trigger(self.schedule_of(spec), self._sched.timezone),
-                args=(ctx, spec.name, "schedule"), id=spec.name, name=spec.name,
+            sched.add_job(
+                run_job, make_trigger(self.schedule_of(spec), sched.timezone),
+                args=(self.ctx, spec.name, "schedule"), id=spec.name, name=spec.name,
             )
         for name in self._paused_names():
-            self._sched.pause_job(name)
+            sched.pause_job(name)
+        return sched
+
+    def hold(self) -> None:
+        """Until start(), jobs triggered now wait for it instead of running at once."""
+        if self._held is None:
+            self._held = []
+
+    def retarget(self, settings: Settings, tracker: TrackerEndpoint | None) -> None:
+        """Run the jobs with new settings and tracker (the demo world's, once it is ready).
+        Only before start()."""
+        if self.running:
+            raise RuntimeError("retarget() is for a scheduler that has not started")
+        self.ctx.clients.close()  # built for the old settings
+        self.ctx.settings, self.ctx.tracker = settings, tracker
+        self.ctx.policies = Policies.from_settings(settings)
+        self._sched = self._new_scheduler()
 
     def schedule_of(self, spec: registry.JobSpec) -> str:
         return self.ctx.settings.schedule_for(spec.name) or spec.default_schedule
@@ -73,6 +95,9 @@ class JobScheduler:
         for name in self.interrupted_jobs():
             log.info("job %s was interrupted last time; running it again now", name)
             self.trigger(name, trigger=RESTART)
+        held, self._held = self._held or [], None
+        for name, trigger in held:
+            self.trigger(name, trigger)
 
     def interrupted_jobs(self) -> list[str]:
         """Jobs, not paused, whose last run was interrupted (not itself a re-run, so a job
@@ -92,6 +117,9 @@ class JobScheduler:
         if self._sched.running:
             self._sched.add_job(run_job, args=(self.ctx, name, trigger),
                                 id=f"{name}-now-{uuid.uuid4().hex[:6]}", name=name)
+        elif self._held is not None:
+            self._held.append((name, trigger))
+            log.info("job %s runs when the scheduler starts", name)
         else:
             threading.Thread(target=run_job, args=(self.ctx, name, trigger), daemon=True).start()
 

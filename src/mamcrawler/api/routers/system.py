@@ -21,13 +21,17 @@ class Health(BaseModel):
     status: str  # ok or degraded
     version: str
     demo: bool
+    # Demo mode: "starting" while the demo world is built (the API answers meanwhile),
+    # then "ready", or "simulator only" without the tools; null when not in demo mode.
+    demo_world: str | None
     database: str
-    scheduler: str
+    scheduler: str  # running, stopped, or waiting (for the demo world)
 
 
 class SystemStatus(BaseModel):
     version: str
     demo: bool
+    demo_world: str | None  # as in /health
     database_backend: str
     database: str  # location without credentials
     scheduler_running: bool
@@ -49,8 +53,21 @@ def health(request: Request):
     rt = runtime(request)
     db_ok = _database_ok(request)
     return ok(Health(status="ok" if db_ok else "degraded", version=__version__,
-                     demo=rt.settings.is_demo, database="ok" if db_ok else "unreachable",
-                     scheduler="running" if rt.scheduler.running else "stopped"))
+                     demo=rt.settings.is_demo, demo_world=_demo_world(rt),
+                     database="ok" if db_ok else "unreachable",
+                     scheduler=_scheduler_state(rt)))
+
+
+def _demo_world(rt) -> str | None:
+    if not rt.settings.is_demo:
+        return None
+    return rt.demo_world or "simulator only"
+
+
+def _scheduler_state(rt) -> str:
+    if rt.scheduler.running:
+        return "running"
+    return "waiting" if rt.demo_world == "starting" else "stopped"
 
 
 @router.get("/status", response_model=Envelope[SystemStatus], summary="Service status")
@@ -58,7 +75,8 @@ def status(request: Request):
     rt = runtime(request)
     url = make_url(rt.settings.effective_database_url)
     return ok(SystemStatus(
-        version=__version__, demo=rt.settings.is_demo, database_backend=url.get_backend_name(),
+        version=__version__, demo=rt.settings.is_demo, demo_world=_demo_world(rt),
+        database_backend=url.get_backend_name(),
         database=url.render_as_string(hide_password=True), scheduler_running=rt.scheduler.running,
         autonomous=scheduler_view(request).autonomous, warnings=rt.settings.startup_warnings(),
     ))
