@@ -89,7 +89,7 @@ def _runtime(s: Settings, *, serving: bool = False, attach=None):
 def _database(s: Settings):
     """An engine on the configured database, schema up to date, for commands that need
     nothing else (no Runtime, so demo mode starts no simulator for them)."""
-    from mamcrawler.runtime import open_database
+    from mamcrawler.database import open_database
 
     with _startup_problems():
         return open_database(s)
@@ -159,12 +159,14 @@ def _print_jobs(s: Settings) -> None:
     """Read from the database alone: starts nothing, not even the demo's simulator."""
     from mamcrawler import service_state
     from mamcrawler.cli_output import print_jobs
-    from mamcrawler.runtime import job_statuses
+    from mamcrawler.jobs.scheduler import job_statuses
+    from mamcrawler.store.db import make_session_factory
 
     running = service_state.running(s)
     engine = _database(s)
     try:  # with the schedules the running service uses (the demo's are quicker)
-        print_jobs(console, job_statuses(running.settings_for(s) if running else s, engine))
+        print_jobs(console, job_statuses(running.settings_for(s) if running else s,
+                                         make_session_factory(engine)))
     finally:
         engine.dispose()
 

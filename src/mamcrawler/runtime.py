@@ -16,17 +16,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mamcrawler import service_state
 from mamcrawler.config import Settings, prepare_data_dir
+from mamcrawler.database import DatabaseNotReady, database_setting, open_database
 from mamcrawler.demo import start_demo_tracker
 from mamcrawler.demo.world import DemoStopped, DemoWorld
 from mamcrawler.jobs.context import JobContext
 from mamcrawler.jobs.runner import recover_interrupted
-from mamcrawler.jobs.scheduler import JobScheduler, JobStatus
+from mamcrawler.jobs.scheduler import JobScheduler
 from mamcrawler.policies import Policies
 from mamcrawler.service_state import RunningService
 from mamcrawler.services.tracker import TrackerEndpoint
-from mamcrawler.store import migrate, problems
 from mamcrawler.store.db import make_session_factory
-from mamcrawler.store.problems import DatabaseProblem
 
 log = logging.getLogger("mamcrawler")
 
@@ -34,34 +33,6 @@ log = logging.getLogger("mamcrawler")
 # In the tracker-only demo nothing but the simulator is connected.
 DEMO_DETACHED = {"qb_host": None, "abs_url": None, "prowlarr_url": None, "library_dir": None,
                  "download_dir": None}
-
-
-class DatabaseNotReady(DatabaseProblem):
-    """The database schema is older than this program."""
-
-
-def database_setting(settings: Settings) -> str:
-    """The variable that chose the database, for messages."""
-    return "DATABASE_URL" if settings.database_url and not settings.is_demo else "DATA_DIR"
-
-
-def open_database(settings: Settings, *, upgrade: bool = True) -> Engine:
-    """The configured database with its schema brought up to date (or, with `upgrade`
-    False, checked to be). Raises ConfigError or DatabaseProblem, whose message names the
-    variable or file at fault and the fix."""
-    prepare_data_dir(settings)
-    setting = database_setting(settings)
-    engine = problems.open_database(settings.effective_database_url, setting)
-    try:
-        if upgrade:
-            migrate.upgrade(engine, setting=setting)
-        elif not migrate.is_current(engine):
-            raise DatabaseNotReady(
-                "the database schema is not up to date.\n  Fix: run `mamcrawler db upgrade`.")
-    except BaseException:
-        engine.dispose()
-        raise
-    return engine
 
 
 @dataclass
@@ -219,8 +190,5 @@ def api_key_for(settings: Settings) -> tuple[str, Path | None]:
     return key, path
 
 
-def job_statuses(settings: Settings, engine: Engine) -> list[JobStatus]:
-    """Every job's schedule, pause, next and last run, read from the database. Starts
-    nothing: no scheduler, and in demo mode no simulator."""
-    ctx = JobContext(settings=settings, sessions=make_session_factory(engine))
-    return JobScheduler(ctx).statuses()
+__all__ = ["DatabaseNotReady", "Runtime", "api_key_for", "database_setting", "live_tracker",
+           "open_database"]

@@ -14,12 +14,14 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from mamcrawler.config import Settings
-from mamcrawler.services.tracker import TrackerEndpoint
+
+if TYPE_CHECKING:  # loaded only when a record names a tracker: `status` stays quick
+    from mamcrawler.services.tracker import TrackerEndpoint
 
 FILE = "serve.json"
 STARTING, READY, SIMULATOR_ONLY = "starting", "ready", "simulator only"
@@ -79,13 +81,19 @@ def running(settings: Settings) -> RunningService | None:
     if not isinstance(pid, int) or pid == os.getpid() or not _is_mamcrawler(pid):
         return None
     tracker = record.get("tracker")
-    endpoint = None if not isinstance(tracker, dict) else TrackerEndpoint(
-        str(tracker["base_url"]), str(tracker["cookie"]), float(tracker["min_interval_s"]),
-        demo=True, simulator=True)
+    endpoint = None if not isinstance(tracker, dict) else _endpoint(tracker)
     update = {name: _revive(name, value) for name, value in (record.get("settings") or {}).items()
               if name in Settings.model_fields}
     return RunningService(pid, str(record.get("url", "")), record.get("demo_world"), endpoint,
                           update)
+
+
+def _endpoint(tracker: dict) -> TrackerEndpoint:
+    from mamcrawler.services.tracker import TrackerEndpoint
+
+    return TrackerEndpoint(
+        str(tracker["base_url"]), str(tracker["cookie"]), float(tracker["min_interval_s"]),
+        demo=True, simulator=True)
 
 
 def _read(file: Path) -> dict | None:

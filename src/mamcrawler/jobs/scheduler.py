@@ -167,3 +167,9 @@ def _next_run(job, running: bool) -> datetime | None:
         return job.next_run_time
     # Before start APScheduler has not computed it; ask the trigger.
     return job.trigger.get_next_fire_time(None, datetime.now(job.trigger.timezone))
+
+
+def job_statuses(settings: Settings, sessions) -> list[JobStatus]:
+    """Every job's schedule, pause, next and last run, read from the database. Starts
+    nothing: no scheduler, and in demo mode no simulator."""
+    return JobScheduler(JobContext(settings=settings, sessions=sessions)).statuses()
