@@ -8,12 +8,13 @@ BIN    := $(VENV)/bin
 $(BIN)/python:
 	@echo "creating $(VENV) (first run only)"
 	@$(PYTHON) -m venv $(VENV)
-	@$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(BIN)/pip install -qq --disable-pip-version-check --upgrade pip
 
-# Stamps re-install only when pyproject.toml changes.
+# Stamps re-install only when pyproject.toml changes. -qq: pip shows errors only, so the
+# first `make run` prints two lines before the service's own.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@echo "installing MAMcrawler and its dependencies into $(VENV) (a minute or two)"
-	@$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	@$(BIN)/pip install -qq --disable-pip-version-check -e .
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
