@@ -5,6 +5,8 @@ thaws; in between it keeps whatever state it is in, so a ratio hovering near the
 never makes it flap. An unknown-because-infinite ratio (nothing downloaded) is healthy.
 The state is a frozen dataclass the shell stores, so it survives restarts.
 
+While frozen, every step asks for the keep-seeding actions (`keep_seeding`).
+
 Also here: whether one paid grab is affordable (`may_grab`), whether a release is free
 (`is_free`), time to recovery, and points earned vs spent.
 """
@@ -17,16 +19,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from fractions import Fraction
 
-from mamcrawler.domain.decision import Action, Verdict
+from mamcrawler.domain.decision import Verdict
 from mamcrawler.domain.records import Release
 
 FROZEN = "frozen"
 THAWED = "thawed"
-
-RESUME_SEEDING = "resume_seeding"
-RAISE_UPLOAD_SLOTS = "raise_upload_slots"
-FORCE_START_STALLED = "force_start_stalled"
-RESTORE_SETTINGS = "restore_settings"
 
 VIP_FREE_CLASSES = frozenset({"vip", "elite vip"})  # reference/mam-api.md: fl_vip is free
 
@@ -69,10 +66,42 @@ class Transition:
 
 
 @dataclass(frozen=True)
+class ResumeSeeding:
+    """Set going every complete torrent the client holds paused, stopped or queued."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class RaiseUploadSlots:
+    """Raise the client's upload slots to at least `slots` (the old values are kept)."""
+
+    slots: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ForceStartStalled:
+    """Force-start every download that makes no progress."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class RestoreSettings:
+    """Put back the client settings saved when the guard froze."""
+
+    reason: str
+
+
+GuardAction = ResumeSeeding | RaiseUploadSlots | ForceStartStalled | RestoreSettings
+
+
+@dataclass(frozen=True)
 class GuardStep:
     new_state: GuardState
     transition: Transition | None
-    actions: tuple[Action, ...]
+    actions: tuple[GuardAction, ...]
     reason: str
 
 
@@ -127,20 +156,22 @@ def step(
 def _result(
     new_state: GuardState, transition: Transition | None, policy: GuardPolicy, reason: str
 ) -> GuardStep:
+    actions: tuple[GuardAction, ...]
     if new_state.frozen:
-        actions = _keep_seeding(policy, reason)
+        actions = keep_seeding(policy, reason)
     elif transition is not None:
-        actions = (Action(RESTORE_SETTINGS, reason),)
+        actions = (RestoreSettings(reason),)
     else:
         actions = ()
     return GuardStep(new_state, transition, actions, reason)
 
 
-def _keep_seeding(policy: GuardPolicy, reason: str) -> tuple[Action, ...]:
+def keep_seeding(policy: GuardPolicy, reason: str) -> tuple[GuardAction, ...]:
+    """What a frozen guard asks for on every run (also when no new reading came in)."""
     return (
-        Action(RESUME_SEEDING, reason),
-        Action(RAISE_UPLOAD_SLOTS, reason, {"slots": policy.raised_upload_slots}),
-        Action(FORCE_START_STALLED, reason),
+        ResumeSeeding(reason),
+        RaiseUploadSlots(policy.raised_upload_slots, reason),
+        ForceStartStalled(reason),
     )
 
 

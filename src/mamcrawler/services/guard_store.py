@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from mamcrawler.config import Settings
 from mamcrawler.domain import ratio_guard, seeding
-from mamcrawler.domain.decision import Action, Verdict
+from mamcrawler.domain.decision import Verdict
 from mamcrawler.domain.ratio_guard import GuardPolicy, GuardState, GuardStep
 from mamcrawler.domain.records import AccountStats
 from mamcrawler.domain.seeding import SeedingPolicy, TorrentDuty
@@ -100,15 +100,6 @@ def last_transition(session: Session) -> RatioGuardEvent | None:
     """The guard's most recent change of state."""
     query = select(RatioGuardEvent).order_by(RatioGuardEvent.at.desc(), RatioGuardEvent.id.desc())
     return session.scalars(query.limit(1)).first()
-
-
-def keep_seeding_actions(policy: GuardPolicy, reason: str) -> tuple[Action, ...]:
-    """What a frozen guard does every run (the same kinds `ratio_guard.step` returns)."""
-    return (
-        Action(ratio_guard.RESUME_SEEDING, reason),
-        Action(ratio_guard.RAISE_UPLOAD_SLOTS, reason, {"slots": policy.raised_upload_slots}),
-        Action(ratio_guard.FORCE_START_STALLED, reason),
-    )
 
 
 def record_snapshot(

@@ -23,8 +23,17 @@ from mamcrawler.adapters.mam import TrackerError
 from mamcrawler.adapters.qbittorrent import QbitClient, TorrentClientError
 from mamcrawler.config import Settings
 from mamcrawler.domain import ratio_guard
-from mamcrawler.domain.decision import Action
-from mamcrawler.domain.ratio_guard import GuardPolicy, GuardState, GuardStep, ratio_text
+from mamcrawler.domain.ratio_guard import (
+    ForceStartStalled,
+    GuardAction,
+    GuardPolicy,
+    GuardState,
+    GuardStep,
+    RaiseUploadSlots,
+    RestoreSettings,
+    ResumeSeeding,
+    ratio_text,
+)
 from mamcrawler.domain.records import AccountStats
 from mamcrawler.domain.torrents import ClientSnapshot, TorrentSnapshot, TorrentState
 from mamcrawler.jobs.context import JobContext, JobNotConfigured
@@ -60,7 +69,7 @@ def make_qbit_client(settings: Settings, timeout_s: float = 30.0) -> QbitClient:
 @dataclass
 class GuardOutcome:
     state: GuardState
-    actions: tuple[Action, ...]
+    actions: tuple[GuardAction, ...]
     note: str  # how the guard got here, for the summary
 
 
@@ -140,7 +149,7 @@ def update_guard(
     state = guard_store.current_guard(session)
     if stats is None:
         note = f"guard stays {state.name}: {tracker_note}"
-        actions = guard_store.keep_seeding_actions(policy, note) if state.frozen else ()
+        actions = ratio_guard.keep_seeding(policy, note) if state.frozen else ()
         return GuardOutcome(state, _with_pending_restore(session, state, actions, note), note)
     guard_store.record_snapshot(session, stats, now, upload_rate_bps)
     step = ratio_guard.step(state, stats.ratio, now, policy)
@@ -167,13 +176,13 @@ def _guard_note(step: GuardStep, stats: AccountStats) -> str:
 
 
 def _with_pending_restore(
-    session: Session, state: GuardState, actions: tuple[Action, ...], reason: str
-) -> tuple[Action, ...]:
+    session: Session, state: GuardState, actions: tuple[GuardAction, ...], reason: str
+) -> tuple[GuardAction, ...]:
     # A thaw whose restore failed (qBittorrent down) leaves the saved preferences behind;
     # they are restored on the next run that can reach qBittorrent.
     pending = not state.frozen and guard_store.saved_preferences(session) is not None
-    if pending and all(a.kind != ratio_guard.RESTORE_SETTINGS for a in actions):
-        return (*actions, Action(ratio_guard.RESTORE_SETTINGS, f"pending restore: {reason}"))
+    if pending and not any(isinstance(a, RestoreSettings) for a in actions):
+        return (*actions, RestoreSettings(f"pending restore: {reason}"))
     return actions
 
 
@@ -191,24 +200,24 @@ def _watch_torrents(
 
 
 def carry_out(
-    ctx: JobContext, client: QbitClient, actions: Sequence[Action],
+    ctx: JobContext, client: QbitClient, actions: Sequence[GuardAction],
     torrents: Sequence[TorrentSnapshot],
 ) -> ActionResults:
     """Do what the guard asked. Only resumes, force-starts and preference changes."""
     results = ActionResults()
     for action in actions:
-        if action.kind == ratio_guard.RESUME_SEEDING:
+        if isinstance(action, ResumeSeeding):
             paused = [t.hash for t in torrents
                       if t.state is TorrentState.PAUSED and t.is_complete]
             client.resume(paused)
             results.resumed = len(paused)
-        elif action.kind == ratio_guard.FORCE_START_STALLED:
+        elif isinstance(action, ForceStartStalled):
             stalled = [t.hash for t in torrents if t.state is TorrentState.STALLED]
             client.force_start(stalled)
             results.forced = len(stalled)
-        elif action.kind == ratio_guard.RAISE_UPLOAD_SLOTS:
-            results.slots_raised = raise_upload_slots(ctx, client, int(action.params["slots"]))
-        elif action.kind == ratio_guard.RESTORE_SETTINGS:
+        elif isinstance(action, RaiseUploadSlots):
+            results.slots_raised = raise_upload_slots(ctx, client, action.slots)
+        elif isinstance(action, RestoreSettings):
             results.restored = restore_preferences(ctx, client, action.reason)
     if results.resumed or results.forced:
         log.info("ratio guard: resumed %d paused seeding torrent(s), force-started %d stalled",
