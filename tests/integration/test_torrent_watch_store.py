@@ -218,3 +218,20 @@ def test_the_fake_and_the_real_client_speak_the_torrent_client_port(client):
             continue
         wanted = list(inspect.signature(declared).parameters)
         assert list(inspect.signature(getattr(client, name)).parameters) == wanted, name
+
+
+@pytest.mark.parametrize("raw", ["pausedUP", "stoppedUP"])
+def test_a_thawed_guard_still_resumes_a_torrent_under_duty(watch, raw):
+    ctx, fake = watch
+    fake.put(DONE, raw, progress=1.0, seeding_time=3600)
+    result = run_job(ctx, "torrent_watch")
+    assert result.outcome == "success" and "guard thawed" in result.summary
+    assert ("resume", (DONE,)) in fake.calls
+
+
+def test_a_thawed_guard_still_force_starts_a_queued_torrent_under_duty(watch):
+    ctx, fake = watch
+    fake.put(DONE, "queuedUP", progress=1.0, seeding_time=3600)
+    result = run_job(ctx, "torrent_watch")
+    assert result.outcome == "success" and "guard thawed" in result.summary
+    assert ("force_start", (DONE,)) in fake.calls

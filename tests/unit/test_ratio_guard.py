@@ -21,9 +21,12 @@ from mamcrawler.domain.ratio_guard import (
     points_flow,
     ratio_text,
     step,
+    torrent_actions,
     upload_buffer_bytes,
 )
 from mamcrawler.domain.records import Release
+from mamcrawler.domain.seeding import ForceStartTorrent, ResumeTorrent
+from mamcrawler.domain.torrents import TorrentSnapshot, TorrentState
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
 EARLIER = NOW - timedelta(hours=5)
@@ -81,6 +84,38 @@ def test_freezing_raises_the_configured_upload_slots():
 def test_keep_seeding_is_what_a_frozen_step_returns():
     frozen = step(FROZEN, 0.9, NOW, POLICY)
     assert keep_seeding(POLICY, frozen.reason) == frozen.actions
+
+
+def seed(info_hash: str, raw: str, state: TorrentState, progress: float = 1.0):
+    return TorrentSnapshot(hash=info_hash, name=info_hash, state=state, raw_state=raw,
+                           progress=progress)
+
+
+TORRENTS = [
+    seed("p", "pausedUP", TorrentState.PAUSED),
+    seed("s", "stoppedUP", TorrentState.PAUSED),
+    seed("q", "queuedUP", TorrentState.QUEUED),
+    seed("st", "stalledDL", TorrentState.STALLED, 0.3),
+    seed("dl", "pausedDL", TorrentState.PAUSED, 0.3),
+    seed("up", "stalledUP", TorrentState.SEEDING),
+    seed("f", "forcedDL", TorrentState.DOWNLOADING, 0.3),
+]
+
+
+def test_torrent_actions_name_every_torrent_the_frozen_guard_sets_going():
+    actions = torrent_actions(keep_seeding(POLICY, "ratio 0.90 ≤ floor 1.00"), TORRENTS)
+    assert [(type(a), a.hash) for a in actions] == [
+        (ResumeTorrent, "p"), (ResumeTorrent, "s"), (ForceStartTorrent, "q"),
+        (ForceStartTorrent, "st"),
+    ]
+    assert all("ratio 0.90 ≤ floor 1.00" in a.reason for a in actions)
+    assert "stalledDL" in actions[3].reason
+
+
+def test_torrent_actions_skip_torrents_already_handled_and_other_actions():
+    actions = torrent_actions(keep_seeding(POLICY, "x"), TORRENTS, skip={"p", "q"})
+    assert [a.hash for a in actions] == ["s", "st"]
+    assert torrent_actions([RestoreSettings("thawed"), RaiseUploadSlots(9, "x")], TORRENTS) == ()
 
 
 @pytest.mark.parametrize("state", [THAWED, FROZEN])
