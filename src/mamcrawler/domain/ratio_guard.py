@@ -5,6 +5,9 @@ thaws; in between it keeps whatever state it is in, so a ratio hovering near the
 never makes it flap. An unknown-because-infinite ratio (nothing downloaded) is healthy.
 The state is a frozen dataclass the shell stores, so it survives restarts.
 
+While frozen, every step asks for the keep-seeding actions (`keep_seeding`);
+`torrent_actions` names the torrents they concern in one look at the client.
+
 Also here: whether one paid grab is affordable (`may_grab`), whether a release is free
 (`is_free`), time to recovery, and points earned vs spent.
 """
@@ -12,21 +15,18 @@ Also here: whether one paid grab is affordable (`may_grab`), whether a release i
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, replace
 from datetime import datetime
 from fractions import Fraction
 
-from mamcrawler.domain.decision import Action, Verdict
+from mamcrawler.domain.decision import Verdict
 from mamcrawler.domain.records import Release
+from mamcrawler.domain.seeding import ForceStartTorrent, ResumeTorrent
+from mamcrawler.domain.torrents import TorrentSnapshot, TorrentState
 
 FROZEN = "frozen"
 THAWED = "thawed"
-
-RESUME_SEEDING = "resume_seeding"
-RAISE_UPLOAD_SLOTS = "raise_upload_slots"
-FORCE_START_STALLED = "force_start_stalled"
-RESTORE_SETTINGS = "restore_settings"
 
 VIP_FREE_CLASSES = frozenset({"vip", "elite vip"})  # reference/mam-api.md: fl_vip is free
 
@@ -69,10 +69,42 @@ class Transition:
 
 
 @dataclass(frozen=True)
+class ResumeSeeding:
+    """Set going every complete torrent the client holds paused, stopped or queued."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class RaiseUploadSlots:
+    """Raise the client's upload slots to at least `slots` (the old values are kept)."""
+
+    slots: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ForceStartStalled:
+    """Force-start every download that makes no progress."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class RestoreSettings:
+    """Put back the client settings saved when the guard froze."""
+
+    reason: str
+
+
+GuardAction = ResumeSeeding | RaiseUploadSlots | ForceStartStalled | RestoreSettings
+
+
+@dataclass(frozen=True)
 class GuardStep:
     new_state: GuardState
     transition: Transition | None
-    actions: tuple[Action, ...]
+    actions: tuple[GuardAction, ...]
     reason: str
 
 
@@ -127,21 +159,51 @@ def step(
 def _result(
     new_state: GuardState, transition: Transition | None, policy: GuardPolicy, reason: str
 ) -> GuardStep:
+    actions: tuple[GuardAction, ...]
     if new_state.frozen:
-        actions = _keep_seeding(policy, reason)
+        actions = keep_seeding(policy, reason)
     elif transition is not None:
-        actions = (Action(RESTORE_SETTINGS, reason),)
+        actions = (RestoreSettings(reason),)
     else:
         actions = ()
     return GuardStep(new_state, transition, actions, reason)
 
 
-def _keep_seeding(policy: GuardPolicy, reason: str) -> tuple[Action, ...]:
+def keep_seeding(policy: GuardPolicy, reason: str) -> tuple[GuardAction, ...]:
+    """What a frozen guard asks for on every run (also when no new reading came in)."""
     return (
-        Action(RESUME_SEEDING, reason),
-        Action(RAISE_UPLOAD_SLOTS, reason, {"slots": policy.raised_upload_slots}),
-        Action(FORCE_START_STALLED, reason),
+        ResumeSeeding(reason),
+        RaiseUploadSlots(policy.raised_upload_slots, reason),
+        ForceStartStalled(reason),
     )
+
+
+def torrent_actions(
+    actions: Iterable[GuardAction], torrents: Iterable[TorrentSnapshot],
+    skip: Set[str] = frozenset(),
+) -> tuple[ResumeTorrent | ForceStartTorrent, ...]:
+    """The torrents the guard's actions concern, each with its own action.
+
+    ResumeSeeding: a complete torrent paused or stopped is resumed, one the client queued
+    is force-started (resuming would leave it queued). ForceStartStalled: a download
+    that makes no progress is force-started. Torrents in `skip` (already handled this
+    run) and the guard's other actions are left out.
+    """
+    torrents = [t for t in torrents if t.hash not in skip]
+    found: list[ResumeTorrent | ForceStartTorrent] = []
+    for action in actions:
+        why = f"ratio guard frozen, every seed runs ({action.reason})"
+        if isinstance(action, ResumeSeeding):
+            for t in torrents:
+                if t.is_complete and t.state is TorrentState.PAUSED:
+                    found.append(ResumeTorrent(t.hash, f"{why}; the client had it {t.raw_state}"))
+                elif t.is_complete and t.state is TorrentState.QUEUED:
+                    found.append(ForceStartTorrent(
+                        t.hash, f"{why}; the client had it {t.raw_state}: force past the queue"))
+        elif isinstance(action, ForceStartStalled):
+            found += [ForceStartTorrent(t.hash, f"{why}; download {t.raw_state}, no progress")
+                      for t in torrents if t.state is TorrentState.STALLED]
+    return tuple(found)
 
 
 def upload_buffer_bytes(uploaded: int, downloaded: int, floor: float) -> int:

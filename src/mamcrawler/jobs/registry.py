@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mamcrawler.services import metadata_jobs, retention, torrent_watch
+from mamcrawler.services import metadata_jobs, retention
 from mamcrawler.store.db import session_scope
 
-from . import account_jobs, acquisition_jobs
+from . import account_jobs, acquisition_jobs, watch_jobs
 from .context import JobContext, JobNotConfigured
 
 JobFunc = Callable[[JobContext], str]
@@ -47,8 +47,9 @@ def register(spec: JobSpec) -> JobSpec:
 for _spec in (
     JobSpec("account_check", "read account stats, VIP keeper, rules/events, VIP-pending list",
             account_jobs.account_check),
-    JobSpec("torrent_watch", "read torrent states, run the ratio guard, recover stalled torrents",
-            torrent_watch.run, max_runtime_s=600),
+    JobSpec("torrent_watch", "read torrent states, run the ratio guard, keep torrents under "
+            "seeding duty seeding, recover stalled torrents", watch_jobs.torrent_watch_job,
+            max_runtime_s=600),
     JobSpec("acquisition", "search wanted books, choose releases, queue grabs",
             acquisition_jobs.acquisition_job),
     JobSpec("download_watch", "verify and import completed downloads",

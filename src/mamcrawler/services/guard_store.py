@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from mamcrawler.config import Settings
 from mamcrawler.domain import ratio_guard, seeding
-from mamcrawler.domain.decision import Action, Verdict
+from mamcrawler.domain.decision import Verdict
 from mamcrawler.domain.ratio_guard import GuardPolicy, GuardState, GuardStep
 from mamcrawler.domain.records import AccountStats
 from mamcrawler.domain.seeding import SeedingPolicy, TorrentDuty
+from mamcrawler.policies import Policies
 from mamcrawler.store.models import (
     AccountSnapshot,
     RatioGuardEvent,
@@ -32,21 +33,14 @@ GUARD_ROW_ID = 1
 
 
 def guard_policy(settings: Settings) -> GuardPolicy:
-    """The guard's thresholds from RATIO_FLOOR, RATIO_RECOVERY and GUARD_UPLOAD_SLOTS."""
-    return GuardPolicy(
-        floor=settings.ratio_floor,
-        recovery=settings.ratio_recovery,
-        raised_upload_slots=settings.guard_upload_slots,
-    )
+    """The guard's policy as `Policies.from_settings` builds it (kept for older callers;
+    new code takes `Policies` from the composition root)."""
+    return Policies.from_settings(settings).guard
 
 
 def seeding_policy(settings: Settings) -> SeedingPolicy:
-    """The seeding duty from SEED_MIN_HOURS, SEED_WINDOW_DAYS and UNSAT_MARGIN."""
-    return SeedingPolicy(
-        min_seed_hours=settings.seed_min_hours,
-        window_days=settings.seed_window_days,
-        unsat_margin=settings.unsat_margin,
-    )
+    """The seeding duty's policy as `Policies.from_settings` builds it (see guard_policy)."""
+    return Policies.from_settings(settings).seeding
 
 
 def _guard_row(session: Session) -> RatioGuardState | None:
@@ -100,15 +94,6 @@ def last_transition(session: Session) -> RatioGuardEvent | None:
     """The guard's most recent change of state."""
     query = select(RatioGuardEvent).order_by(RatioGuardEvent.at.desc(), RatioGuardEvent.id.desc())
     return session.scalars(query.limit(1)).first()
-
-
-def keep_seeding_actions(policy: GuardPolicy, reason: str) -> tuple[Action, ...]:
-    """What a frozen guard does every run (the same kinds `ratio_guard.step` returns)."""
-    return (
-        Action(ratio_guard.RESUME_SEEDING, reason),
-        Action(ratio_guard.RAISE_UPLOAD_SLOTS, reason, {"slots": policy.raised_upload_slots}),
-        Action(ratio_guard.FORCE_START_STALLED, reason),
-    )
 
 
 def record_snapshot(
