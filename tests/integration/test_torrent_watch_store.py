@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from mamcrawler.adapters.qbittorrent import QbitClient, TorrentClientUnavailable
+from mamcrawler.domain import ratio_guard
 from mamcrawler.domain.ratio_guard import GuardState
 from mamcrawler.jobs.runner import run_job
 from mamcrawler.services import guard_store, torrent_watch
@@ -104,8 +105,8 @@ def test_an_incremental_poll_writes_only_what_changed(watch):
 def test_without_tracker_data_the_guard_keeps_its_state_and_keeps_seeding(watch):
     ctx, fake = watch
     with session_scope(ctx.sessions) as s:
-        guard_store.save_guard(s, guard_store.ratio_guard.step(
-            GuardState(), 0.9, datetime.now(UTC), guard_store.guard_policy(ctx.settings)))
+        guard_store.save_guard(s, ratio_guard.step(
+            GuardState(), 0.9, datetime.now(UTC), ctx.policies.guard))
     ctx.tracker = None
     fake.put(DONE, "pausedUP", progress=1.0)
     result = run_job(ctx, "torrent_watch")
@@ -184,14 +185,12 @@ def test_a_recovery_command_that_fails_is_recorded_and_fails_the_run(watch):
     assert "dropped the line" in attempt.error
 
 
-def test_helpers_for_the_acquisition_side(watch, tracker_sim):
+def test_guard_and_seeding_answers_from_the_store(watch, tracker_sim):
     ctx, fake = watch
-    settings, now = ctx.settings, datetime.now(UTC)
+    seeding, now = ctx.policies.seeding, datetime.now(UTC)
     with session_scope(ctx.sessions) as s:
         assert guard_store.current_guard(s) == GuardState()
-        assert guard_store.seeding_capacity(s, settings) == 0  # nothing known: risk nothing
-        assert guard_store.upload_buffer(s, settings) is None
-        assert not guard_store.may_stop(s, settings, DONE, now).allowed
+        assert not guard_store.may_stop(s, seeding, DONE, now).allowed
     tracker_sim.control.account(unsat_count=30, unsat_limit=50, ratio=1.5)
     hours = 3600
     fake.put(DONE, "stalledUP", progress=1.0, seeding_time=80 * hours,
@@ -200,12 +199,10 @@ def test_helpers_for_the_acquisition_side(watch, tracker_sim):
              completion_on=now - timedelta(days=1), added_on=now - timedelta(days=1))
     run_job(ctx, "torrent_watch")
     with session_scope(ctx.sessions) as s:
-        assert guard_store.seeding_capacity(s, settings) == 50 - 10 - 30
         snap = guard_store.latest_snapshot(s)
-        assert guard_store.upload_buffer(s, settings) == \
-            snap.uploaded_bytes - snap.downloaded_bytes
-        assert guard_store.may_stop(s, settings, DONE, now).allowed
-        verdict = guard_store.may_stop(s, settings, STUCK.upper(), now)
+        assert (snap.unsatisfied_count, snap.unsatisfied_limit) == (30, 50)
+        assert guard_store.may_stop(s, seeding, DONE, now).allowed
+        verdict = guard_store.may_stop(s, seeding, STUCK.upper(), now)
         assert not verdict.allowed and "10.0 h < 72 h" in verdict.reason
         assert not guard_store.current_guard(s).frozen
 

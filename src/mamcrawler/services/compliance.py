@@ -88,11 +88,10 @@ def stale_after(settings: Settings) -> timedelta:
 
 
 def ratio_status(
-    session: Session, settings: Settings, now: datetime, policies: Policies | None = None
+    session: Session, settings: Settings, now: datetime, policies: Policies
 ) -> RatioStatus:
     """The guard, the account and the seeding duties as of the last readings, judged by
-    `policies` (the runtime's; built from `settings` when not given)."""
-    policies = policies or Policies.from_settings(settings)
+    the runtime's `policies`."""
     policy = policies.guard
     guard = guard_store.current_guard(session)
     snapshot = guard_store.latest_snapshot(session)
