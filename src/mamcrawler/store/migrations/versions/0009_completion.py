@@ -68,6 +68,9 @@ def upgrade() -> None:
                                  "wanted_books", ["wanted_id"], ["id"], ondelete="SET NULL")
         batch.create_index(batch.f("ix_missing_books_wanted_id"), ["wanted_id"], unique=False)
     _key_existing_rows()
+    for table in ("series", "authors"):
+        # Until now only a person could set `followed`: keep it theirs.
+        op.execute(f"UPDATE {table} SET follow_set_by = 'person' WHERE followed")  # noqa: S608
     with op.batch_alter_table("missing_books") as batch:
         batch.create_unique_constraint(op.f("uq_missing_books_gap_key"), ["gap_key"])
     _create_views()
