@@ -3,6 +3,7 @@ real HTTP, on SQLite and PostgreSQL. Tracker requests are counted by the simulat
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -47,8 +48,7 @@ def catalog(httpserver):
     def answer(request: Request) -> Response:
         asked.append(dict(request.args))
         products = CATALOG.get(request.args.get("keywords", ""), [])
-        return Response(__import__("json").dumps({"products": products,
-                                                  "total_results": len(products)}),
+        return Response(json.dumps({"products": products, "total_results": len(products)}),
                         content_type="application/json")
 
     httpserver.expect_request("/1.0/catalog/products").respond_with_handler(answer)

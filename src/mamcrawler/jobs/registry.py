@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from mamcrawler.services import metadata_jobs, retention, torrent_watch
 from mamcrawler.store.db import session_scope
 
-from . import account_jobs, acquisition_jobs
+from . import account_jobs, acquisition_jobs, discovery_jobs
 from .context import JobContext, JobNotConfigured
 
 JobFunc = Callable[[JobContext], str]
@@ -54,8 +54,9 @@ for _spec in (
     JobSpec("download_watch", "verify and import completed downloads",
             acquisition_jobs.download_watch_job, max_runtime_s=1800),
     JobSpec("category_sync", "new releases in followed categories, top-10 discovery",
-            _not_built("category sync")),
-    JobSpec("completion", "find gaps in followed series and authors", _not_built("completion")),
+            discovery_jobs.category_sync_job),
+    JobSpec("completion", "find gaps in followed series and authors",
+            discovery_jobs.completion_job, max_runtime_s=4 * 3600),
     JobSpec("metadata_maintenance", "re-check books added in the last 13 days",
             metadata_jobs.maintenance_job),
     JobSpec("metadata_drift", "re-query sources for the whole library",
