@@ -74,7 +74,12 @@ def test_new_releases_of_followed_authors_and_the_top10_are_wanted(tracker_sim, 
     assert wanted(sessions) == found  # merged, nothing twice
 
 
-def test_record_policy_and_top10_switch(tracker_sim, mam, sessions, uploads):
+def test_record_policy_and_top10_switch(tracker_sim, mam, sessions, uploads, request):
+    def follow_fantasy_again():  # the categories table outlives a test on PostgreSQL
+        with session_scope(sessions) as session:
+            follows.set_category_follow(session, 41, True)
+
+    request.addfinalizer(follow_fantasy_again)
     with session_scope(sessions) as session:
         follows.set_follow(session, SubjectKind.AUTHOR, True, name="Mara Quill")
         follows.set_category_follow(session, 41, False)
