@@ -110,11 +110,12 @@ def test_listings_outside_the_subject_are_left_out_with_the_reason():
 def test_each_gap_gets_its_verdict():
     library = [owned("The Ember Crown", "1")]
     known = {"cinder court|mara quill": KnownGap(wanted_status="cancelled"),
-             "smoke kingdom|mara quill": KnownGap(wanted_status="abandoned")}
+             "smoke kingdom|mara quill": KnownGap(wanted_status="abandoned"),
+             "sixth|mara quill": KnownGap(wanted_status="done")}
     found, result = verdicts(EMBER, [
         upload("The Ember Crown", "1"), upload("The Ash Throne", "2"),
         upload("The Cinder Court", "3"), upload("The Smoke Kingdom", "4"),
-        product("The Glass Crown", "5", asin="B05")], library, known)
+        product("The Glass Crown", "5", asin="B05"), upload("The Sixth", "6")], library, known)
     assert found["The Ember Crown"][0] is GapAction.OWNED
     assert found["The Ash Throne"] == (
         GapAction.WANT, "book 2 of The Ember Crown Cycle: missing from the library, on the "
@@ -122,8 +123,9 @@ def test_each_gap_gets_its_verdict():
     assert found["The Cinder Court"][0] is GapAction.DECLINED
     assert found["The Smoke Kingdom"][0] is GapAction.RECORD
     assert "not on the tracker yet" in found["The Glass Crown"][1]
-    assert result.known_total == 5
-    assert result.summary().startswith("series The Ember Crown Cycle: 5 books (1 owned, 1 want")
+    assert found["The Sixth"][0] is GapAction.OWNED  # downloaded, filed under another title
+    assert result.known_total == 6
+    assert result.summary().startswith("series The Ember Crown Cycle: 6 books (2 owned, 1 want")
 
 
 def test_record_policy_wants_nothing_by_itself():

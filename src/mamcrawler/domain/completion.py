@@ -6,7 +6,7 @@ collect`), what the library holds, and what is known about earlier gaps; `decide
 every book one verdict with its reason:
 
 - owned: the library holds it (same ASIN, same series position, or the same title and
-  author by the matching distance);
+  author by the matching distance), or its wanted entry is done;
 - declined: the person said no (a wanted entry they cancelled, or a gap they declined);
   it is never wanted again by itself;
 - want: a gap the tracker has: it goes to the wanted list;
@@ -159,6 +159,9 @@ def _verdict(subject: Subject, book: BibBook, owned: Sequence[OwnedBook], known:
     holder = owned_copy(book, owned)
     if holder is not None:
         return BookVerdict(book, GapAction.OWNED, f"in the library as '{holder.title}'")
+    if known.wanted_status == "done":
+        return BookVerdict(book, GapAction.OWNED, "downloaded already (its wanted entry is "
+                           "done)")
     where = _where(subject, book)
     if known.status == GapStatus.DECLINED or known.wanted_status == "cancelled":
         return BookVerdict(book, GapAction.DECLINED,

@@ -66,6 +66,8 @@ def judge(release: Release, kind: FindKind, follows: Follows, owned_keys: Collec
     if key in owned_keys:
         return verdict(None, "already in the library")
     gap = known.get(key, KnownGap())
+    if gap.wanted_status == "done":
+        return verdict(None, "downloaded already")
     if gap.status == GapStatus.DECLINED or gap.wanted_status == "cancelled":
         return verdict(GapAction.DECLINED, "you declined it")
     if kind is FindKind.TOP10:
