@@ -102,7 +102,7 @@ def follow_list() -> None:
     from mamcrawler.store.models import CategorySetting
 
     table = Table("kind", "name", "set by", "owned", "missing", "last checked")
-    table.add_column("last result", overflow="ellipsis", no_wrap=True, max_width=60)
+    table.add_column("last result", overflow="fold", ratio=1)
     with _session() as session:
         for kind, view, table_name, key in (("author", "author_completion", "authors",
                                               "author_id"),
