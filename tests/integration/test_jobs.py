@@ -65,7 +65,8 @@ def test_outcomes_are_recorded(runtime, extra_jobs):
     assert runs(runtime, "later_job")[0].summary == "not configured: set QB_HOST"
 
 
-def test_unbuilt_jobs_never_pretend_to_work(runtime):
+def test_jobs_without_their_connections_never_pretend_to_work(runtime):
+    # no tracker session, no qBittorrent: each says what is missing instead of "success"
     ctx = runtime.scheduler.ctx
     for name in ("acquisition", "completion", "category_sync"):
         result = run_job(ctx, name)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from mamcrawler.services import metadata_jobs, retention
 from mamcrawler.store.db import session_scope
 
-from . import account_jobs, acquisition_jobs, watch_jobs
-from .context import JobContext, JobNotConfigured
+from . import account_jobs, acquisition_jobs, discovery_jobs, watch_jobs
+from .context import JobContext
 
 JobFunc = Callable[[JobContext], str]
 
@@ -27,13 +27,6 @@ def _retention_cleanup(ctx: JobContext) -> str:
     with session_scope(ctx.sessions) as session:
         result = retention.cleanup(session, ctx.clock(), ctx.settings.retention_days)
     return result.summary()
-
-
-def _not_built(what: str) -> JobFunc:
-    def run(ctx: JobContext) -> str:
-        raise JobNotConfigured(f"not configured: {what} is not part of this build yet")
-
-    return run
 
 
 JOBS: dict[str, JobSpec] = {}
@@ -55,8 +48,9 @@ for _spec in (
     JobSpec("download_watch", "verify and import completed downloads",
             acquisition_jobs.download_watch_job, max_runtime_s=1800),
     JobSpec("category_sync", "new releases in followed categories, top-10 discovery",
-            _not_built("category sync")),
-    JobSpec("completion", "find gaps in followed series and authors", _not_built("completion")),
+            discovery_jobs.category_sync_job),
+    JobSpec("completion", "find gaps in followed series and authors",
+            discovery_jobs.completion_job, max_runtime_s=4 * 3600),
     JobSpec("metadata_maintenance", "re-check books added in the last 13 days",
             metadata_jobs.maintenance_job),
     JobSpec("metadata_drift", "re-query sources for the whole library",
