@@ -15,7 +15,6 @@ from mamcrawler.domain.ratio_guard import (
     RestoreSettings,
     ResumeSeeding,
     hours_to_recovery,
-    is_free,
     keep_seeding,
     may_grab,
     points_flow,
@@ -198,23 +197,6 @@ def test_may_grab_table(free, state, size, buffer, allowed, words):
     )
     assert verdict.allowed is allowed
     assert words in verdict.reason
-
-
-@pytest.mark.parametrize(
-    ("flags", "account_class", "site_freeleech", "expected"),
-    [
-        ({}, "Power User", True, True),
-        ({"free": True}, "User", False, True),
-        ({"personal_freeleech": True}, "User", False, True),
-        ({"vip_free": True}, "VIP", False, True),
-        ({"vip_free": True}, "Elite VIP", False, True),
-        ({"vip_free": True}, " vip ", False, True),
-        ({"vip_free": True}, "Power User", False, False),
-        ({}, "VIP", False, False),
-    ],
-)
-def test_is_free(flags, account_class, site_freeleech, expected):
-    assert is_free(release(**flags), account_class, site_freeleech) is expected
 
 
 @pytest.mark.parametrize(

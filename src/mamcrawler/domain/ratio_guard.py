@@ -8,8 +8,8 @@ The state is a frozen dataclass the shell stores, so it survives restarts.
 While frozen, every step asks for the keep-seeding actions (`keep_seeding`);
 `torrent_actions` names the torrents they concern in one look at the client.
 
-Also here: whether one paid grab is affordable (`may_grab`), whether a release is free
-(`is_free`), time to recovery, and points earned vs spent.
+Also here: whether one paid grab is affordable (`may_grab`), time to recovery, and points
+earned vs spent. Whether a release is free at all is `freeness.freeness`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import math
 from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
 from fractions import Fraction
 
 from mamcrawler.domain.decision import Verdict
@@ -25,10 +26,16 @@ from mamcrawler.domain.records import Release
 from mamcrawler.domain.seeding import ForceStartTorrent, ResumeTorrent
 from mamcrawler.domain.torrents import TorrentSnapshot, TorrentState
 
-FROZEN = "frozen"
-THAWED = "thawed"
 
-VIP_FREE_CLASSES = frozenset({"vip", "elite vip"})  # reference/mam-api.md: fl_vip is free
+class GuardStatus(StrEnum):
+    """The guard's two states (the store keeps the same words in transitions)."""
+
+    FROZEN = "frozen"
+    THAWED = "thawed"
+
+
+FROZEN, THAWED = GuardStatus.FROZEN, GuardStatus.THAWED
+
 
 
 @dataclass(frozen=True)
@@ -55,14 +62,14 @@ class GuardState:
     last_checked: datetime | None = None
 
     @property
-    def name(self) -> str:
+    def name(self) -> GuardStatus:
         return FROZEN if self.frozen else THAWED
 
 
 @dataclass(frozen=True)
 class Transition:
-    from_state: str
-    to_state: str
+    from_state: GuardStatus
+    to_state: GuardStatus
     ratio: float | None
     reason: str
     at: datetime
@@ -260,14 +267,6 @@ def _frozen_why(state: GuardState, policy: GuardPolicy) -> str:
 
 def _gib(n: int) -> str:
     return f"{n / 2**30:,.2f}"
-
-
-def is_free(release: Release, account_class: str, site_freeleech: bool) -> bool:
-    """True when grabbing costs no ratio: site-wide freeleech, the torrent is free or
-    personally freeleech, or it is VIP-free and the account is VIP or Elite VIP."""
-    if site_freeleech or release.free or release.personal_freeleech:
-        return True
-    return release.vip_free and account_class.strip().casefold() in VIP_FREE_CLASSES
 
 
 def hours_to_recovery(
