@@ -15,7 +15,7 @@ from mamcrawler.store.db import make_engine, make_session_factory, session_scope
 
 
 @pytest.fixture
-def cli(db_url, tmp_path, monkeypatch):
+def cli(db_url, tmp_path, monkeypatch, root_logging):
     monkeypatch.setattr(cli_completion._console, "width", 200)  # tables unwrapped
     env = tmp_path / "test.env"
     env.write_text(f"DATABASE_URL={db_url}\nDEMO=false\nDATA_DIR={tmp_path / 'data'}\n")
