@@ -362,6 +362,16 @@ def sim_tracker(
     run_tracker("127.0.0.1", port, mam_id, announce_url)
 
 
+def _add_completion_commands() -> None:
+    """`follow` and `completion` live in cli_completion.py; they use these settings."""
+    from mamcrawler import cli_completion
+
+    cli_completion.register(app, settings)
+
+
+_add_completion_commands()
+
+
 def main() -> None:
     app(prog_name="mamcrawler")
 

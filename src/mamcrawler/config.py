@@ -286,6 +286,29 @@ class Settings(BaseSettings):
         True, description="true to look a newly imported book up in the metadata sources and "
         "detect its narrator right away (R13); false leaves it to metadata_maintenance")
 
+    # Completion and discovery (R7, R18, R19)
+    follow_library_by_default: Literal["none", "series", "all"] = Field(
+        "series", description="what is followed without being asked: series (every series "
+        "with a book in the library), all (series and authors) or none; a follow you set "
+        "yourself always wins")
+    completion_language: str = Field(
+        "english", max_length=30, description="language of the books completion and "
+        "discovery look for, e.g. english (or eng, en); empty = any language")
+    allow_omnibus: bool = Field(
+        False, description="true to count omnibus editions and box sets as gaps and finds; "
+        "false leaves them out (an owned omnibus still counts for the books it holds)")
+    tracker_requests_per_weekly_run: int = Field(
+        100, ge=0, le=2000, description="tracker searches one run of completion or "
+        "category_sync may send, 0-2000; followed series and authors not reached wait for "
+        "the next run, least recently checked first")
+    discovery_policy: Literal["followed", "all", "record"] = Field(
+        "followed", description="what becomes wanted by itself: followed (gaps on the tracker "
+        "and new releases by followed authors or series), all (also every new release in a "
+        "followed category) or record (nothing; gaps and finds are only listed)")
+    top10_discovery: bool = Field(
+        True, description="true to want the top-10 books of Fantasy (41) and Science Fiction "
+        "(47) at each category_sync run")
+
     # Retention (R1)
     retention_days: int = Field(30, ge=1, le=3650, description="days of history to keep, >= 1")
 

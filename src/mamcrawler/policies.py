@@ -8,10 +8,11 @@ job that acted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mamcrawler.config import Settings
 from mamcrawler.domain.acquisition import AcquisitionPolicies
+from mamcrawler.domain.completion import CompletionPolicy
 from mamcrawler.domain.integrity import IntegrityPolicy
 from mamcrawler.domain.rate import RatePolicy
 from mamcrawler.domain.ratio_guard import GuardPolicy
@@ -28,6 +29,7 @@ class Policies:
     rate: RatePolicy
     choice: ChoicePolicy
     integrity: IntegrityPolicy
+    completion: CompletionPolicy = field(default_factory=CompletionPolicy)
 
     @property
     def acquisition(self) -> AcquisitionPolicies:
@@ -59,4 +61,11 @@ class Policies:
             choice=ChoicePolicy(wedges_enabled=settings.use_wedges),
             integrity=IntegrityPolicy(
                 duration_tolerance_pct=settings.integrity_duration_tolerance_pct),
+            completion=CompletionPolicy(
+                follow_library_by_default=settings.follow_library_by_default,
+                completion_language=settings.completion_language.strip() or None,
+                allow_omnibus=settings.allow_omnibus,
+                tracker_requests_per_weekly_run=settings.tracker_requests_per_weekly_run,
+                discovery_policy=settings.discovery_policy,
+                top10_discovery=settings.top10_discovery),
         )

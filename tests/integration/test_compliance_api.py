@@ -81,7 +81,7 @@ def test_ratio_emergency_with_allocation_recovery_estimate_and_points(api, runti
                    snapshot(now - timedelta(hours=2), 975, 800),  # 200 spent
                    snapshot(now - timedelta(minutes=1), 980, 950)])  # 150 earned
         step = ratio_guard.step(GuardState(), 0.98, now - timedelta(minutes=1),
-                                guard_store.guard_policy(runtime.settings))
+                                runtime.policies.guard)
         guard_store.save_guard(s, step, {"ratio": 0.98})
         for i, state in enumerate(("seeding", "seeding", "stalled", "downloading", "gone")):
             s.add(TrackedTorrent(info_hash=f"{i:040x}", name=f"t{i}", state=state))

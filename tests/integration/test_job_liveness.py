@@ -13,7 +13,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from mamcrawler.jobs import registry
 from mamcrawler.jobs.runner import recover_interrupted, run_job
 from mamcrawler.jobs.scheduler import JobScheduler
 from mamcrawler.store import liveness, locks
@@ -155,17 +154,6 @@ def test_jobs_run_stopped_by_sigterm_records_interrupted_and_exits_5(
     assert db_rows(db_url, JobLock) == []
 
 
-@pytest.fixture
-def extra_jobs():
-    """Register throw-away jobs for a test and remove them afterwards."""
-    added = []
-
-    def add(name, func, **kw):
-        added.append(registry.register(registry.JobSpec(name, "test job", func, **kw)))
-
-    yield add
-    for spec in added:
-        registry.JOBS.pop(spec.name, None)
 
 
 def own(extra_jobs, name, **kw):

@@ -160,6 +160,24 @@ def test_pause_resume_and_force_start(client: QbitClient, data_dir: Path) -> Non
 
 
 @slow
+def test_added_torrents_keep_seeding_past_a_global_share_limit(
+    qbit_factory: Callable[..., QbitProcess], data_dir: Path
+) -> None:
+    """A global "pause at ratio 0" stops a torrent under the global limit, never ours."""
+    client = qbit_factory().client()
+    client.set_preferences(max_ratio_enabled=True, max_ratio=0, max_ratio_act=0)  # 0 = pause
+    ours = add_seeding(client, make_torrent(data_dir, "ours"))
+    under_global = add_seeding(client, make_torrent(data_dir, "under-global"))
+    client.set_share_limits(under_global, ratio_limit=-2, seeding_time_limit_min=-2)  # -2: global
+    # qBittorrent applies share limits on a timer (about every 10 s)
+    await_torrent(client, under_global, lambda t: t.state is TorrentState.PAUSED,
+                  "paused by the global ratio limit")
+    assert find(client, ours).state is TorrentState.SEEDING  # type: ignore[union-attr]
+    client.set_share_limits([], ratio_limit=-2, seeding_time_limit_min=-2)  # no-op, never "all"
+    assert find(client, ours).state is TorrentState.SEEDING  # type: ignore[union-attr]
+
+
+@slow
 def test_recheck_notices_damaged_data(client: QbitClient, data_dir: Path) -> None:
     torrent = make_torrent(data_dir, "damaged", (PIECES_3 := 3 * 16 * 1024,))
     info_hash = add_seeding(client, torrent)

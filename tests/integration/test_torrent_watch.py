@@ -24,6 +24,7 @@ from mamcrawler.store.models import (
     AccountSnapshot,
     RatioGuardEvent,
     RatioGuardState,
+    SeedingAction,
     TaskRun,
     TorrentRecoveryAttempt,
     TrackedTorrent,
@@ -52,9 +53,11 @@ class Watch:
         assert result.outcome == "success", result.error
         return result.summary
 
-    def restart(self) -> None:
-        """A new Runtime on the same database, as after a service restart."""
+    def restart(self, **settings) -> None:
+        """A new Runtime on the same database, as after a service restart (with `settings`
+        changed, if given)."""
         self.rt.close()
+        self.settings = self.settings.model_copy(update=settings)
         self.rt = build_runtime(self.settings, self.sim)
 
     def rows(self, model, *order):
@@ -124,12 +127,13 @@ def test_stores_torrents_and_an_account_snapshot(watch, seeding_torrent, tiny_to
 
 
 def test_guard_freezes_keeps_seeding_survives_restart_and_thaws(watch, seeding_torrent):
+    watch.restart(seed_min_hours=0)  # every duty met: what moves the torrent is the guard
     torrent = seeding_torrent("paused-seed")
     client = watch.qbit.client()
     client.pause(torrent.info_hash)
     watch.await_state(torrent.info_hash, "pausedUP")
     before = client.preferences()
-    assert watch.ok().endswith("guard thawed")
+    assert watch.ok().endswith("guard thawed")  # duty met, thawed: pausing was allowed
 
     watch.sim.control.account(ratio=0.98)
     summary = watch.ok()
@@ -203,9 +207,9 @@ def test_killed_qbittorrent_fails_the_run_loses_nothing_and_recovers(
     watch.sim.control.account(ratio=0.90)
     read_account = torrent_watch.read_account
 
-    def read_then_kill(ctx):
+    def read_then_kill(tracker):
         watch.qbit.kill()
-        return read_account(ctx)
+        return read_account(tracker)
 
     monkeypatch.setattr(torrent_watch, "read_account", read_then_kill)
     failed = watch.run()
@@ -256,3 +260,56 @@ def test_a_stuck_torrent_is_reannounced_rechecked_force_started_then_left(
     watch.ok()
     row = watch.torrent(info_hash)
     assert (row.state, row.recovery_attempts) == (TorrentState.SEEDING.value, 0)
+
+
+def test_torrents_under_duty_are_resumed_or_force_started_while_thawed(watch, seeding_torrent):
+    paused = seeding_torrent("paused-by-hand")
+    queued = seeding_torrent("queued-by-client")
+    client = watch.qbit.client()
+    client.pause(paused.info_hash)
+    watch.await_state(paused.info_hash, "pausedUP")
+    # No active seeding slot at all: qBittorrent queues every seed that is not forced.
+    client.set_preferences(queueing_enabled=True, max_active_uploads=0, max_active_torrents=0)
+    watch.await_state(queued.info_hash, "queuedUP")
+
+    summary = watch.ok()
+    assert "guard thawed; resumed 1; force-started 1; share limits lifted on 2" in summary
+    watch.await_state(paused.info_hash, "queuedUP")  # resumed, then held by the queue
+    watch.await_state(queued.info_hash, "forcedUP")
+    assert "force-started 1" in watch.ok()  # the next run sees the resumed one queued
+    watch.await_state(paused.info_hash, "forcedUP")
+    assert watch.ok().endswith("guard thawed")  # still under duty: the force-starts stay
+    actions = watch.rows(SeedingAction, SeedingAction.id)
+    assert sorted((a.info_hash, a.action, a.raw_state, a.outcome) for a in actions) == sorted([
+        (paused.info_hash, "lift_share_limits", "pausedUP", "done"),
+        (queued.info_hash, "lift_share_limits", "queuedUP", "done"),
+        (paused.info_hash, "resume", "pausedUP", "done"),
+        (queued.info_hash, "force_start", "queuedUP", "done"),
+        (paused.info_hash, "lift_share_limits", "queuedUP", "done"),
+        (paused.info_hash, "force_start", "queuedUP", "done"),
+    ])
+    assert all("under seeding duty" in a.reason and "< 72 h" in a.reason for a in actions)
+    assert watch.torrent(paused.info_hash).forced_at is not None
+
+
+def test_the_frozen_guard_force_starts_queued_seeds_and_takes_it_back_on_thaw(
+        watch, seeding_torrent):
+    watch.restart(seed_min_hours=0)  # duty met: only the guard has a reason to force
+    torrent = seeding_torrent("queued-seed")
+    client = watch.qbit.client()
+    client.set_preferences(queueing_enabled=True, max_active_uploads=0, max_active_torrents=0)
+    watch.await_state(torrent.info_hash, "queuedUP")
+    assert watch.ok().endswith("guard thawed")  # the client's queue decides
+
+    watch.sim.control.account(ratio=0.98)
+    assert "guard frozen (changed); force-started 1" in watch.ok()
+    watch.await_state(torrent.info_hash, "forcedUP")
+    assert "force-started" not in watch.ok()  # forced already: nothing to do again
+    watch.sim.control.account(ratio=1.20)
+    assert "guard thawed (changed); un-forced 1" in watch.ok()
+    watch.await_state(torrent.info_hash, "queuedUP")
+    assert watch.torrent(torrent.info_hash).forced_at is None
+    force, unforce = watch.rows(SeedingAction, SeedingAction.id)
+    assert (force.action, unforce.action) == ("force_start", "unforce")
+    assert "ratio guard frozen" in force.reason and "0.98 ≤ floor 1.00" in force.reason
+    assert "duty met" in unforce.reason and "thawed" in unforce.reason

@@ -1,23 +1,24 @@
 """The watch's store logic on SQLite and PostgreSQL, with a scripted qBittorrent stand-in.
 
-The real qBittorrent runs in test_torrent_watch.py; here a small fake gives exact control
+The real qBittorrent runs in test_torrent_watch.py; here the in-memory fake gives exact control
 over states and speeds (e.g. a torrent stuck for many polls), so every rule is checked on
 both database backends quickly. The tracker is the simulator over HTTP.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import inspect
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from mamcrawler.adapters.qbittorrent import TorrentClientUnavailable
+from mamcrawler.adapters.qbittorrent import QbitClient, TorrentClientUnavailable
+from mamcrawler.domain import ratio_guard
 from mamcrawler.domain.ratio_guard import GuardState
-from mamcrawler.domain.torrents import ClientSnapshot, TorrentSnapshot, TorrentState, TransferInfo
 from mamcrawler.jobs.runner import run_job
 from mamcrawler.services import guard_store, torrent_watch
+from mamcrawler.services.ports import TorrentClient
 from mamcrawler.services.tracker import TrackerEndpoint
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import (
@@ -26,70 +27,11 @@ from mamcrawler.store.models import (
     TorrentRecoveryAttempt,
     TrackedTorrent,
 )
+from tests.support.fake_torrent_client import FakeTorrentClient
 
 STUCK = "5" * 40
 DONE = "d" * 40
 OTHER = "0" * 40
-
-
-class FakeQbit:
-    """Just the QbitClient surface the watch uses, recording every command."""
-
-    url = "http://127.0.0.1:1"
-
-    def __init__(self) -> None:
-        self.torrents: dict[str, TorrentSnapshot] = {}
-        self.prefs = {"max_uploads": 20, "max_uploads_per_torrent": 4, "up_limit": 0}
-        self.calls: list[tuple[str, tuple[str, ...]]] = []
-        self.down: str | None = None
-        self._dirty: set[str] = set()
-        self._polled = False
-
-    def put(self, info_hash: str, state: TorrentState, raw: str, **fields) -> None:
-        old = self.torrents.get(info_hash)
-        base = old or TorrentSnapshot(hash=info_hash, name=f"book {info_hash[:4]}",
-                                      state=state, raw_state=raw, category="mamcrawler")
-        self.torrents[info_hash] = replace(base, state=state, raw_state=raw, **fields)
-        self._dirty.add(info_hash)
-
-    def _check(self, what: str) -> None:
-        if self.down:
-            raise TorrentClientUnavailable(f"qBittorrent at {self.url} is not reachable while "
-                                           f"trying to {what} ({self.down})")
-
-    def poll(self) -> ClientSnapshot:
-        self._check("poll torrents")
-        full, self._polled = not self._polled, True
-        changed = set(self.torrents) if full else self._dirty & set(self.torrents)
-        self._dirty = set()
-        return ClientSnapshot(datetime.now(UTC), tuple(self.torrents.values()),
-                              TransferInfo(up_speed=1000), full, frozenset(changed))
-
-    def preferences(self) -> dict:
-        self._check("read preferences")
-        return dict(self.prefs)
-
-    def set_preferences(self, **prefs) -> None:
-        self._check("change preferences")
-        self.prefs.update(prefs)
-
-    def _command(self, name: str, hashes) -> None:
-        self._check(name)
-        hashes = (hashes,) if isinstance(hashes, str) else tuple(hashes)
-        if hashes:
-            self.calls.append((name, hashes))
-
-    def resume(self, hashes) -> None:
-        self._command("resume", hashes)
-
-    def force_start(self, hashes, on: bool = True) -> None:
-        self._command("force_start", hashes)
-
-    def reannounce(self, hashes) -> None:
-        self._command("reannounce", hashes)
-
-    def recheck(self, hashes) -> None:
-        self._command("recheck", hashes)
 
 
 @pytest.fixture
@@ -98,7 +40,7 @@ def watch(runtime, tracker_sim):
     ctx = runtime.scheduler.ctx
     ctx.settings = ctx.settings.model_copy(update={"qb_host": "127.0.0.1", "qb_port": 1})
     ctx.tracker = TrackerEndpoint(tracker_sim.base_url, tracker_sim.mam_id, 0.0)
-    fake = FakeQbit()
+    fake = FakeTorrentClient()
     ctx.clients.get(torrent_watch.WATCH_CLIENT, lambda: fake)
     return ctx, fake
 
@@ -121,9 +63,9 @@ def test_not_configured_without_qb_host(runtime):
 
 def test_torrents_stored_in_scope_gone_marked_and_revived(watch, tracker_sim):
     ctx, fake = watch
-    fake.put(DONE, TorrentState.SEEDING, "stalledUP", progress=1.0, size=1000,
+    fake.put(DONE, "stalledUP", progress=1.0, size=1000,
              uploaded=5000, seeding_time=7200)
-    fake.put(OTHER, TorrentState.SEEDING, "uploading", category="linux-isos")
+    fake.put(OTHER, "uploading", category="linux-isos")
     result = run_job(ctx, "torrent_watch")
     assert result.outcome == "success", result.error
     assert result.summary.startswith("1 torrent(s) (1 seeding); 1 new, 0 gone; ratio 2.50")
@@ -135,11 +77,11 @@ def test_torrents_stored_in_scope_gone_marked_and_revived(watch, tracker_sim):
     assert (snap.ratio, snap.unsatisfied_count, snap.class_name) == (2.5, 7, "VIP")
     assert snap.upload_rate_bps == 1000
 
-    del fake.torrents[DONE]
+    fake.remove(DONE)
     assert "0 new, 1 gone" in run_job(ctx, "torrent_watch").summary
     row = torrent_row(ctx, DONE)
     assert row.state == "gone" and row.seeding_seconds == 7200  # history kept
-    fake.put(DONE, TorrentState.SEEDING, "stalledUP", seeding_time=9000)
+    fake.put(DONE, "stalledUP", seeding_time=9000)
     run_job(ctx, "torrent_watch")
     assert (torrent_row(ctx, DONE).state, torrent_row(ctx, DONE).seeding_seconds) == \
         ("seeding", 9000)
@@ -147,12 +89,12 @@ def test_torrents_stored_in_scope_gone_marked_and_revived(watch, tracker_sim):
 
 def test_an_incremental_poll_writes_only_what_changed(watch):
     ctx, fake = watch
-    fake.put(DONE, TorrentState.SEEDING, "stalledUP", seeding_time=100)
-    fake.put(STUCK, TorrentState.DOWNLOADING, "downloading", dlspeed=9)
+    fake.put(DONE, "stalledUP", seeding_time=100)
+    fake.put(STUCK, "downloading", dlspeed=9)
     run_job(ctx, "torrent_watch")
     with session_scope(ctx.sessions) as s:
         s.get(TrackedTorrent, DONE).name = "renamed in the store"
-    fake.put(STUCK, TorrentState.DOWNLOADING, "downloading", progress=0.5, dlspeed=9)
+    fake.put(STUCK, "downloading", progress=0.5, dlspeed=9)
     first_seen = torrent_row(ctx, DONE).last_seen_at
     run_job(ctx, "torrent_watch")
     assert torrent_row(ctx, DONE).name == "renamed in the store"  # unchanged: not rewritten
@@ -163,10 +105,10 @@ def test_an_incremental_poll_writes_only_what_changed(watch):
 def test_without_tracker_data_the_guard_keeps_its_state_and_keeps_seeding(watch):
     ctx, fake = watch
     with session_scope(ctx.sessions) as s:
-        guard_store.save_guard(s, guard_store.ratio_guard.step(
-            GuardState(), 0.9, datetime.now(UTC), guard_store.guard_policy(ctx.settings)))
+        guard_store.save_guard(s, ratio_guard.step(
+            GuardState(), 0.9, datetime.now(UTC), ctx.policies.guard))
     ctx.tracker = None
-    fake.put(DONE, TorrentState.PAUSED, "pausedUP", progress=1.0)
+    fake.put(DONE, "pausedUP", progress=1.0)
     result = run_job(ctx, "torrent_watch")
     assert result.outcome == "success"
     assert "guard stays frozen: tracker not configured (set MAM_ID)" in result.summary
@@ -204,14 +146,14 @@ def test_a_restore_missed_while_qbittorrent_was_down_happens_next_run(watch, tra
 
 def test_recovery_waits_a_poll_then_steps_through_to_the_cap_and_resets(watch):
     ctx, fake = watch
-    fake.put(STUCK, TorrentState.STALLED, "stalledDL", num_seeds=0)
+    fake.put(STUCK, "stalledDL", num_seeds=0)
     actions = []
     for _ in range(6):
         before = len(fake.calls)
         assert run_job(ctx, "torrent_watch").outcome == "success"
         actions.append([name for name, _ in fake.calls[before:]])
         if actions[-1] == ["force_start"]:  # as qBittorrent shows a forced idle download
-            fake.put(STUCK, TorrentState.DOWNLOADING, "forcedDL", forced=True, dlspeed=0)
+            fake.put(STUCK, "forcedDL", forced=True, dlspeed=0)
     assert actions == [[], ["reannounce"], ["recheck"], ["force_start"], [], []]
     attempts = rows(ctx, TorrentRecoveryAttempt, TorrentRecoveryAttempt.id)
     assert [(a.attempt, a.action, a.outcome) for a in attempts] == \
@@ -219,10 +161,10 @@ def test_recovery_waits_a_poll_then_steps_through_to_the_cap_and_resets(watch):
     assert "stalledDL" in attempts[0].reason and "attempt 1 of 3" in attempts[0].reason
     assert torrent_row(ctx, STUCK).recovery_attempts == 3
 
-    fake.put(STUCK, TorrentState.DOWNLOADING, "forcedDL", forced=True, dlspeed=50_000)
+    fake.put(STUCK, "forcedDL", forced=True, dlspeed=50_000)
     run_job(ctx, "torrent_watch")
     assert torrent_row(ctx, STUCK).recovery_attempts == 0  # moving again: starts over
-    fake.put(STUCK, TorrentState.STALLED, "stalledDL", forced=False, dlspeed=0)
+    fake.put(STUCK, "stalledDL", forced=False, dlspeed=0)
     run_job(ctx, "torrent_watch")
     run_job(ctx, "torrent_watch")
     assert fake.calls[-1] == ("reannounce", (STUCK,))
@@ -231,13 +173,11 @@ def test_recovery_waits_a_poll_then_steps_through_to_the_cap_and_resets(watch):
 
 def test_a_recovery_command_that_fails_is_recorded_and_fails_the_run(watch):
     ctx, fake = watch
-    fake.put(STUCK, TorrentState.ERRORED, "error")
+    fake.put(STUCK, "error")
     run_job(ctx, "torrent_watch")
 
-    def refuse(hashes):
-        raise TorrentClientUnavailable("qBittorrent at http://127.0.0.1:1 dropped the line")
-
-    fake.reannounce = refuse
+    fake.failing["reannounce"] = TorrentClientUnavailable(
+        "qBittorrent at http://127.0.0.1:1 dropped the line")
     result = run_job(ctx, "torrent_watch")
     assert result.outcome == "failed" and "recovery reannounce" in result.error
     [attempt] = rows(ctx, TorrentRecoveryAttempt)
@@ -245,27 +185,50 @@ def test_a_recovery_command_that_fails_is_recorded_and_fails_the_run(watch):
     assert "dropped the line" in attempt.error
 
 
-def test_helpers_for_the_acquisition_side(watch, tracker_sim):
+def test_guard_and_seeding_answers_from_the_store(watch, tracker_sim):
     ctx, fake = watch
-    settings, now = ctx.settings, datetime.now(UTC)
+    seeding, now = ctx.policies.seeding, datetime.now(UTC)
     with session_scope(ctx.sessions) as s:
         assert guard_store.current_guard(s) == GuardState()
-        assert guard_store.seeding_capacity(s, settings) == 0  # nothing known: risk nothing
-        assert guard_store.upload_buffer(s, settings) is None
-        assert not guard_store.may_stop(s, settings, DONE, now).allowed
+        assert not guard_store.may_stop(s, seeding, DONE, now).allowed
     tracker_sim.control.account(unsat_count=30, unsat_limit=50, ratio=1.5)
     hours = 3600
-    fake.put(DONE, TorrentState.SEEDING, "stalledUP", progress=1.0, seeding_time=80 * hours,
+    fake.put(DONE, "stalledUP", progress=1.0, seeding_time=80 * hours,
              completion_on=now - timedelta(days=5), added_on=now - timedelta(days=5))
-    fake.put(STUCK, TorrentState.SEEDING, "stalledUP", progress=1.0, seeding_time=10 * hours,
+    fake.put(STUCK, "stalledUP", progress=1.0, seeding_time=10 * hours,
              completion_on=now - timedelta(days=1), added_on=now - timedelta(days=1))
     run_job(ctx, "torrent_watch")
     with session_scope(ctx.sessions) as s:
-        assert guard_store.seeding_capacity(s, settings) == 50 - 10 - 30
         snap = guard_store.latest_snapshot(s)
-        assert guard_store.upload_buffer(s, settings) == \
-            snap.uploaded_bytes - snap.downloaded_bytes
-        assert guard_store.may_stop(s, settings, DONE, now).allowed
-        verdict = guard_store.may_stop(s, settings, STUCK.upper(), now)
+        assert (snap.unsatisfied_count, snap.unsatisfied_limit) == (30, 50)
+        assert guard_store.may_stop(s, seeding, DONE, now).allowed
+        verdict = guard_store.may_stop(s, seeding, STUCK.upper(), now)
         assert not verdict.allowed and "10.0 h < 72 h" in verdict.reason
         assert not guard_store.current_guard(s).frozen
+
+
+
+@pytest.mark.parametrize("client", [FakeTorrentClient, QbitClient])
+def test_the_fake_and_the_real_client_speak_the_torrent_client_port(client):
+    for name, declared in vars(TorrentClient).items():
+        if name.startswith("_") or not callable(declared):
+            continue
+        wanted = list(inspect.signature(declared).parameters)
+        assert list(inspect.signature(getattr(client, name)).parameters) == wanted, name
+
+
+@pytest.mark.parametrize("raw", ["pausedUP", "stoppedUP"])
+def test_a_thawed_guard_still_resumes_a_torrent_under_duty(watch, raw):
+    ctx, fake = watch
+    fake.put(DONE, raw, progress=1.0, seeding_time=3600)
+    result = run_job(ctx, "torrent_watch")
+    assert result.outcome == "success" and "guard thawed" in result.summary
+    assert ("resume", (DONE,)) in fake.calls
+
+
+def test_a_thawed_guard_still_force_starts_a_queued_torrent_under_duty(watch):
+    ctx, fake = watch
+    fake.put(DONE, "queuedUP", progress=1.0, seeding_time=3600)
+    result = run_job(ctx, "torrent_watch")
+    assert result.outcome == "success" and "guard thawed" in result.summary
+    assert ("force_start", (DONE,)) in fake.calls

@@ -7,29 +7,32 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mamcrawler.domain.ratio_guard import (
-    FORCE_START_STALLED,
-    RAISE_UPLOAD_SLOTS,
-    RESTORE_SETTINGS,
-    RESUME_SEEDING,
+    ForceStartStalled,
     GuardPolicy,
     GuardState,
     PointsSnapshot,
+    RaiseUploadSlots,
+    RestoreSettings,
+    ResumeSeeding,
     hours_to_recovery,
-    is_free,
+    keep_seeding,
     may_grab,
     points_flow,
     ratio_text,
     step,
+    torrent_actions,
     upload_buffer_bytes,
 )
 from mamcrawler.domain.records import Release
+from mamcrawler.domain.seeding import ForceStartTorrent, ResumeTorrent
+from mamcrawler.domain.torrents import TorrentSnapshot, TorrentState
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
 EARLIER = NOW - timedelta(hours=5)
 POLICY = GuardPolicy()  # floor 1.00, recovery 1.05, margin 1.5
 THAWED = GuardState(frozen=False, since=EARLIER, last_ratio=1.2, last_checked=EARLIER)
 FROZEN = GuardState(frozen=True, since=EARLIER, last_ratio=0.98, last_checked=EARLIER)
-KEEP_SEEDING = [RESUME_SEEDING, RAISE_UPLOAD_SLOTS, FORCE_START_STALLED]
+KEEP_SEEDING = [ResumeSeeding, RaiseUploadSlots, ForceStartStalled]
 GIB = 2**30
 
 
@@ -45,9 +48,9 @@ GIB = 2**30
         (FROZEN, 0.9, True, None, KEEP_SEEDING, "ratio 0.90 ≤ floor 1.00: stays frozen"),
         (FROZEN, 1.03, True, None, KEEP_SEEDING, "stays frozen"),
         (FROZEN, 1.05, True, None, KEEP_SEEDING, "stays frozen"),
-        (FROZEN, 1.0501, False, ("frozen", "thawed"), [RESTORE_SETTINGS],
+        (FROZEN, 1.0501, False, ("frozen", "thawed"), [RestoreSettings],
          "ratio 1.0501 > recovery 1.05: frozen → thawed"),
-        (FROZEN, None, False, ("frozen", "thawed"), [RESTORE_SETTINGS], "ratio ∞"),
+        (FROZEN, None, False, ("frozen", "thawed"), [RestoreSettings], "ratio ∞"),
         (GuardState(), 1.02, False, None, [], "stays thawed"),  # first run ever
         (GuardState(), 0.5, True, ("thawed", "frozen"), KEEP_SEEDING, "0.50"),
     ],
@@ -55,7 +58,7 @@ GIB = 2**30
 def test_step_table(state, ratio, frozen, transition, actions, words):
     result = step(state, ratio, NOW, POLICY)
     assert result.new_state.frozen is frozen
-    assert [a.kind for a in result.actions] == actions
+    assert [type(a) for a in result.actions] == actions
     assert words in result.reason
     assert all(a.reason == result.reason for a in result.actions)
     assert result.new_state.last_ratio == ratio
@@ -73,8 +76,45 @@ def test_step_table(state, ratio, frozen, transition, actions, words):
 
 def test_freezing_raises_the_configured_upload_slots():
     result = step(THAWED, 0.9, NOW, GuardPolicy(raised_upload_slots=77))
-    raise_slots = next(a for a in result.actions if a.kind == RAISE_UPLOAD_SLOTS)
-    assert raise_slots.params["slots"] == 77
+    raise_slots = next(a for a in result.actions if isinstance(a, RaiseUploadSlots))
+    assert raise_slots.slots == 77
+
+
+def test_keep_seeding_is_what_a_frozen_step_returns():
+    frozen = step(FROZEN, 0.9, NOW, POLICY)
+    assert keep_seeding(POLICY, frozen.reason) == frozen.actions
+
+
+def seed(info_hash: str, raw: str, state: TorrentState, progress: float = 1.0):
+    return TorrentSnapshot(hash=info_hash, name=info_hash, state=state, raw_state=raw,
+                           progress=progress)
+
+
+TORRENTS = [
+    seed("p", "pausedUP", TorrentState.PAUSED),
+    seed("s", "stoppedUP", TorrentState.PAUSED),
+    seed("q", "queuedUP", TorrentState.QUEUED),
+    seed("st", "stalledDL", TorrentState.STALLED, 0.3),
+    seed("dl", "pausedDL", TorrentState.PAUSED, 0.3),
+    seed("up", "stalledUP", TorrentState.SEEDING),
+    seed("f", "forcedDL", TorrentState.DOWNLOADING, 0.3),
+]
+
+
+def test_torrent_actions_name_every_torrent_the_frozen_guard_sets_going():
+    actions = torrent_actions(keep_seeding(POLICY, "ratio 0.90 ≤ floor 1.00"), TORRENTS)
+    assert [(type(a), a.hash) for a in actions] == [
+        (ResumeTorrent, "p"), (ResumeTorrent, "s"), (ForceStartTorrent, "q"),
+        (ForceStartTorrent, "st"),
+    ]
+    assert all("ratio 0.90 ≤ floor 1.00" in a.reason for a in actions)
+    assert "stalledDL" in actions[3].reason
+
+
+def test_torrent_actions_skip_torrents_already_handled_and_other_actions():
+    actions = torrent_actions(keep_seeding(POLICY, "x"), TORRENTS, skip={"p", "q"})
+    assert [a.hash for a in actions] == ["s", "st"]
+    assert torrent_actions([RestoreSettings("thawed"), RaiseUploadSlots(9, "x")], TORRENTS) == ()
 
 
 @pytest.mark.parametrize("state", [THAWED, FROZEN])
@@ -86,7 +126,7 @@ def test_unusable_reading_keeps_the_state(state, ratio):
     assert result.new_state.last_ratio == state.last_ratio  # the bad reading is not kept
     assert result.new_state.last_checked == NOW
     assert "unusable" in result.reason
-    assert [a.kind for a in result.actions] == (KEEP_SEEDING if state.frozen else [])
+    assert [type(a) for a in result.actions] == (KEEP_SEEDING if state.frozen else [])
 
 
 @pytest.mark.parametrize(
@@ -157,23 +197,6 @@ def test_may_grab_table(free, state, size, buffer, allowed, words):
     )
     assert verdict.allowed is allowed
     assert words in verdict.reason
-
-
-@pytest.mark.parametrize(
-    ("flags", "account_class", "site_freeleech", "expected"),
-    [
-        ({}, "Power User", True, True),
-        ({"free": True}, "User", False, True),
-        ({"personal_freeleech": True}, "User", False, True),
-        ({"vip_free": True}, "VIP", False, True),
-        ({"vip_free": True}, "Elite VIP", False, True),
-        ({"vip_free": True}, " vip ", False, True),
-        ({"vip_free": True}, "Power User", False, False),
-        ({}, "VIP", False, False),
-    ],
-)
-def test_is_free(flags, account_class, site_freeleech, expected):
-    assert is_free(release(**flags), account_class, site_freeleech) is expected
 
 
 @pytest.mark.parametrize(

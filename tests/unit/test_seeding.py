@@ -4,15 +4,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mamcrawler.adapters.qbittorrent.states import RAW_STATES
 from mamcrawler.domain.seeding import (
+    ForceStartTorrent,
+    LiftShareLimits,
+    ResumeTorrent,
     SeedingPolicy,
     TorrentDuty,
+    UnforceTorrent,
+    duty_of,
     duty_window_end,
     grab_capacity,
+    keep_duty,
     may_grab_more,
     may_stop,
     seeded_in_window,
 )
+from mamcrawler.domain.torrents import TorrentSnapshot, TorrentState
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
 POLICY = SeedingPolicy()  # 72 h within 30 days, margin 10, unknown limit taken as 50
@@ -204,3 +212,109 @@ def test_capacity_never_negative_and_never_crowds_the_limit(count, limit, margin
     else:
         assert capacity == 0
     assert may_grab_more(count, limit, policy).allowed is (capacity > 0)
+
+
+def snap(raw: str, *, seeded_h: float = 1, progress: float = 1.0, forced: bool = False,
+         completed_days_ago: float | None = 2, info_hash: str = "a" * 40) -> TorrentSnapshot:
+    completed = None if completed_days_ago is None else NOW - timedelta(days=completed_days_ago)
+    return TorrentSnapshot(hash=info_hash, name="book", state=RAW_STATES[raw], raw_state=raw,
+                           progress=progress, seeding_time=int(seeded_h * H),
+                           completion_on=completed, added_on=completed, forced=forced)
+
+
+def keep(torrents, *, frozen=False, forced_by_us=frozenset(), duties=None):
+    duties = {t.hash: duty_of(t) for t in torrents} if duties is None else duties
+    return keep_duty(torrents, duties, POLICY, NOW, frozen, forced_by_us)
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+@pytest.mark.parametrize(
+    ("raw", "kinds"),
+    [
+        ("pausedUP", [LiftShareLimits, ResumeTorrent]),
+        ("stoppedUP", [LiftShareLimits, ResumeTorrent]),  # qBittorrent 5's word for paused
+        ("queuedUP", [LiftShareLimits, ForceStartTorrent]),
+        ("stalledUP", []),
+        ("uploading", []),
+        ("forcedUP", []),
+        ("checkingUP", []),
+    ],
+)
+def test_keep_duty_resumes_or_force_starts_a_torrent_under_duty_whatever_the_guard(
+    raw, kinds, frozen
+):
+    actions = keep([snap(raw, seeded_h=10)], frozen=frozen)
+    assert [type(a) for a in actions] == kinds
+    assert all(a.hash == "a" * 40 for a in actions)
+    assert all(raw in a.reason and "10.0 h < 72 h" in a.reason for a in actions)
+
+
+@pytest.mark.parametrize("raw", ["pausedUP", "stoppedUP", "queuedUP"])
+def test_keep_duty_leaves_a_torrent_whose_duty_is_met_to_the_client(raw):
+    assert keep([snap(raw, seeded_h=80)]) == ()
+
+
+@pytest.mark.parametrize("raw", ["pausedDL", "stoppedDL", "queuedDL"])
+def test_keep_duty_leaves_downloads_to_the_download_side(raw):
+    assert keep([snap(raw, progress=0.4, completed_days_ago=None)]) == ()
+
+
+def test_keep_duty_protects_a_torrent_without_a_known_duty():
+    [lift, resume] = keep([snap("pausedUP", seeded_h=500)], duties={})
+    assert isinstance(resume, ResumeTorrent) and "duty unknown" in resume.reason
+
+
+def test_keep_duty_protects_a_complete_torrent_without_a_completion_time():
+    kinds = [type(a) for a in keep([snap("queuedUP", seeded_h=500, completed_days_ago=None)])]
+    assert kinds == [LiftShareLimits, ForceStartTorrent]
+
+
+@pytest.mark.parametrize(
+    ("seeded_h", "frozen", "ours", "forced", "unforced"),
+    [
+        (80, False, True, True, True),  # duty met, thawed, our force-start: take it back
+        (80, True, True, True, False),  # the guard still wants every seed running
+        (10, False, True, True, False),  # still under duty
+        (80, False, False, True, False),  # someone else forced it: not ours to undo
+        (80, False, True, False, False),  # no longer forced: nothing to undo
+    ],
+)
+def test_keep_duty_unforces_only_our_force_starts_once_thawed_and_duty_met(
+    seeded_h, frozen, ours, forced, unforced
+):
+    torrent = snap("forcedUP" if forced else "stalledUP", seeded_h=seeded_h, forced=forced)
+    actions = keep([torrent], frozen=frozen, forced_by_us={torrent.hash} if ours else set())
+    assert [type(a) for a in actions] == ([UnforceTorrent] if unforced else [])
+    if unforced:
+        assert "duty met" in actions[0].reason and "thawed" in actions[0].reason
+
+
+complete_raw = st.sampled_from([r for r, s in RAW_STATES.items()
+                                if r.endswith("UP") or s is TorrentState.SEEDING])
+
+
+@given(
+    raw=complete_raw,
+    seeded_h=st.floats(0, 2000, allow_nan=False),
+    completed=st.none() | st.floats(0, 90, allow_nan=False),
+    forced=st.booleans(),
+    ours=st.booleans(),
+    frozen=st.booleans(),
+)
+def test_keep_duty_properties(raw, seeded_h, completed, forced, ours, frozen):
+    torrent = snap(raw, seeded_h=seeded_h, forced=forced, completed_days_ago=completed)
+    actions = keep([torrent], frozen=frozen, forced_by_us={torrent.hash} if ours else set())
+    allowed = may_stop(duty_of(torrent), POLICY, NOW).allowed
+    kinds = {type(a) for a in actions}
+    if not allowed and torrent.state in (TorrentState.PAUSED, TorrentState.QUEUED):
+        # under duty and held by the client: always set going, frozen or not
+        assert kinds & {ResumeTorrent, ForceStartTorrent}
+    if UnforceTorrent in kinds:
+        assert allowed and not frozen and ours and forced
+    if allowed:
+        assert kinds <= {UnforceTorrent}  # duty met: never resumed or forced by keep_duty
+
+
+def test_keep_duty_never_unforces_a_download_of_ours_before_it_completes():
+    download = snap("forcedDL", progress=0.5, completed_days_ago=None, forced=True)
+    assert keep([download], forced_by_us={download.hash}) == ()

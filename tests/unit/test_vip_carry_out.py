@@ -1,11 +1,11 @@
 """How the account check carries out the VIP keeper's purchases, against a fake tracker."""
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
 from mamcrawler.adapters.mam.models import PurchaseResult
-from mamcrawler.domain.decision import Action
 from mamcrawler.domain.records import AccountStats
 from mamcrawler.domain.vip_keeper import BuyUploadCredit, BuyVip, VipPolicy
 from mamcrawler.services.vip_purchases import carry_out
@@ -55,7 +55,9 @@ def test_each_action_type_goes_to_its_own_store_call():
 
 def test_an_unknown_action_type_is_an_error_before_anything_is_bought():
     store = FakeStore(20_000)
-    odd = Action("buy_upload_credit", "looks like a purchase", {"gb": 4, "cost": 2_000})
+    # the shape of the untyped action of old: a kind, a reason and parameters
+    odd = SimpleNamespace(kind="buy_upload_credit", reason="looks like a purchase",
+                          params={"gb": 4, "cost": 2_000})
     with pytest.raises(TypeError, match="unknown purchase"):
         carry_out(store, (VIP, odd), stats(), VipPolicy())  # type: ignore[arg-type]
     assert store.calls == []

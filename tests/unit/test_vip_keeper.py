@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mamcrawler.domain.decision import Action
+from mamcrawler.domain.ratio_guard import ResumeSeeding
 from mamcrawler.domain.records import AccountStats
 from mamcrawler.domain.vip_keeper import (
     BUY_UPLOAD_CREDIT,
@@ -227,7 +227,7 @@ def test_purchase_outcome_table(action, before, after, status, words):
 
 def test_purchase_outcome_refuses_non_purchases():
     with pytest.raises(TypeError):
-        purchase_outcome(Action("resume_seeding", "x", {"cost": 0}), BEFORE, BEFORE)
+        purchase_outcome(ResumeSeeding("x"), BEFORE, BEFORE)  # type: ignore[arg-type]
 
 
 def test_actions_are_typed_and_frozen():

@@ -11,7 +11,16 @@ from mamcrawler.runtime import Runtime
 
 from .deps import require_api_key
 from .envelope import install_error_handlers
-from .routers import account, acquisition, compliance, library, metadata, scheduler, system
+from .routers import (
+    account,
+    acquisition,
+    completion,
+    compliance,
+    library,
+    metadata,
+    scheduler,
+    system,
+)
 
 
 def create_app(rt: Runtime, *, start_scheduler: bool = True) -> FastAPI:
@@ -41,6 +50,6 @@ def create_app(rt: Runtime, *, start_scheduler: bool = True) -> FastAPI:
     for router in (library.summaries, acquisition.summaries, library.books, library.series,
                    library.authors, acquisition.wanted, acquisition.downloads,
                    metadata.router, scheduler.router, system.router, account.router,
-                   compliance.router):
+                   compliance.router, completion.router):
         app.include_router(router, dependencies=protected)
     return app

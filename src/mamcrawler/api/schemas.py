@@ -48,6 +48,9 @@ class AuthorOut(Out):
     sort_name: str | None
     followed: bool
     asin: str | None
+    follow_set_by: str | None
+    completion_checked_at: datetime | None
+    completion_note: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -69,6 +72,9 @@ class SeriesOut(Out):
     name: str
     followed: bool
     known_total: int | None
+    follow_set_by: str | None
+    completion_checked_at: datetime | None
+    completion_note: str | None
     created_at: datetime
     updated_at: datetime
 

@@ -5,30 +5,37 @@ thaws; in between it keeps whatever state it is in, so a ratio hovering near the
 never makes it flap. An unknown-because-infinite ratio (nothing downloaded) is healthy.
 The state is a frozen dataclass the shell stores, so it survives restarts.
 
-Also here: whether one paid grab is affordable (`may_grab`), whether a release is free
-(`is_free`), time to recovery, and points earned vs spent.
+While frozen, every step asks for the keep-seeding actions (`keep_seeding`);
+`torrent_actions` names the torrents they concern in one look at the client.
+
+Also here: whether one paid grab is affordable (`may_grab`), time to recovery, and points
+earned vs spent. Whether a release is free at all is `freeness.freeness`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
 from fractions import Fraction
 
-from mamcrawler.domain.decision import Action, Verdict
+from mamcrawler.domain.decision import Verdict
 from mamcrawler.domain.records import Release
+from mamcrawler.domain.seeding import ForceStartTorrent, ResumeTorrent
+from mamcrawler.domain.torrents import TorrentSnapshot, TorrentState
 
-FROZEN = "frozen"
-THAWED = "thawed"
 
-RESUME_SEEDING = "resume_seeding"
-RAISE_UPLOAD_SLOTS = "raise_upload_slots"
-FORCE_START_STALLED = "force_start_stalled"
-RESTORE_SETTINGS = "restore_settings"
+class GuardStatus(StrEnum):
+    """The guard's two states (the store keeps the same words in transitions)."""
 
-VIP_FREE_CLASSES = frozenset({"vip", "elite vip"})  # reference/mam-api.md: fl_vip is free
+    FROZEN = "frozen"
+    THAWED = "thawed"
+
+
+FROZEN, THAWED = GuardStatus.FROZEN, GuardStatus.THAWED
+
 
 
 @dataclass(frozen=True)
@@ -55,24 +62,56 @@ class GuardState:
     last_checked: datetime | None = None
 
     @property
-    def name(self) -> str:
+    def name(self) -> GuardStatus:
         return FROZEN if self.frozen else THAWED
 
 
 @dataclass(frozen=True)
 class Transition:
-    from_state: str
-    to_state: str
+    from_state: GuardStatus
+    to_state: GuardStatus
     ratio: float | None
     reason: str
     at: datetime
 
 
 @dataclass(frozen=True)
+class ResumeSeeding:
+    """Set going every complete torrent the client holds paused, stopped or queued."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class RaiseUploadSlots:
+    """Raise the client's upload slots to at least `slots` (the old values are kept)."""
+
+    slots: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ForceStartStalled:
+    """Force-start every download that makes no progress."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class RestoreSettings:
+    """Put back the client settings saved when the guard froze."""
+
+    reason: str
+
+
+GuardAction = ResumeSeeding | RaiseUploadSlots | ForceStartStalled | RestoreSettings
+
+
+@dataclass(frozen=True)
 class GuardStep:
     new_state: GuardState
     transition: Transition | None
-    actions: tuple[Action, ...]
+    actions: tuple[GuardAction, ...]
     reason: str
 
 
@@ -127,21 +166,51 @@ def step(
 def _result(
     new_state: GuardState, transition: Transition | None, policy: GuardPolicy, reason: str
 ) -> GuardStep:
+    actions: tuple[GuardAction, ...]
     if new_state.frozen:
-        actions = _keep_seeding(policy, reason)
+        actions = keep_seeding(policy, reason)
     elif transition is not None:
-        actions = (Action(RESTORE_SETTINGS, reason),)
+        actions = (RestoreSettings(reason),)
     else:
         actions = ()
     return GuardStep(new_state, transition, actions, reason)
 
 
-def _keep_seeding(policy: GuardPolicy, reason: str) -> tuple[Action, ...]:
+def keep_seeding(policy: GuardPolicy, reason: str) -> tuple[GuardAction, ...]:
+    """What a frozen guard asks for on every run (also when no new reading came in)."""
     return (
-        Action(RESUME_SEEDING, reason),
-        Action(RAISE_UPLOAD_SLOTS, reason, {"slots": policy.raised_upload_slots}),
-        Action(FORCE_START_STALLED, reason),
+        ResumeSeeding(reason),
+        RaiseUploadSlots(policy.raised_upload_slots, reason),
+        ForceStartStalled(reason),
     )
+
+
+def torrent_actions(
+    actions: Iterable[GuardAction], torrents: Iterable[TorrentSnapshot],
+    skip: Set[str] = frozenset(),
+) -> tuple[ResumeTorrent | ForceStartTorrent, ...]:
+    """The torrents the guard's actions concern, each with its own action.
+
+    ResumeSeeding: a complete torrent paused or stopped is resumed, one the client queued
+    is force-started (resuming would leave it queued). ForceStartStalled: a download
+    that makes no progress is force-started. Torrents in `skip` (already handled this
+    run) and the guard's other actions are left out.
+    """
+    torrents = [t for t in torrents if t.hash not in skip]
+    found: list[ResumeTorrent | ForceStartTorrent] = []
+    for action in actions:
+        why = f"ratio guard frozen, every seed runs ({action.reason})"
+        if isinstance(action, ResumeSeeding):
+            for t in torrents:
+                if t.is_complete and t.state is TorrentState.PAUSED:
+                    found.append(ResumeTorrent(t.hash, f"{why}; the client had it {t.raw_state}"))
+                elif t.is_complete and t.state is TorrentState.QUEUED:
+                    found.append(ForceStartTorrent(
+                        t.hash, f"{why}; the client had it {t.raw_state}: force past the queue"))
+        elif isinstance(action, ForceStartStalled):
+            found += [ForceStartTorrent(t.hash, f"{why}; download {t.raw_state}, no progress")
+                      for t in torrents if t.state is TorrentState.STALLED]
+    return tuple(found)
 
 
 def upload_buffer_bytes(uploaded: int, downloaded: int, floor: float) -> int:
@@ -198,14 +267,6 @@ def _frozen_why(state: GuardState, policy: GuardPolicy) -> str:
 
 def _gib(n: int) -> str:
     return f"{n / 2**30:,.2f}"
-
-
-def is_free(release: Release, account_class: str, site_freeleech: bool) -> bool:
-    """True when grabbing costs no ratio: site-wide freeleech, the torrent is free or
-    personally freeleech, or it is VIP-free and the account is VIP or Elite VIP."""
-    if site_freeleech or release.free or release.personal_freeleech:
-        return True
-    return release.vip_free and account_class.strip().casefold() in VIP_FREE_CLASSES
 
 
 def hours_to_recovery(

@@ -3,14 +3,19 @@
 The tracker's rule (reference/mam-api.md): every snatched torrent seeds 72 hours within
 30 days, or it becomes a hit-and-run; the number of unsatisfied torrents is capped by the
 account's class (User 50 … higher 200), and the live limit is read from the tracker.
+
+`keep_duty` turns one look at the client into the actions that keep every torrent under
+duty seeding, whatever qBittorrent itself paused, stopped or queued.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mamcrawler.domain.decision import Verdict
+from mamcrawler.domain.torrents import TorrentSnapshot, TorrentState
 
 HOUR = timedelta(hours=1)
 
@@ -137,3 +142,101 @@ def may_grab_more(
     if capacity > 0:
         return Verdict.allow(f"room for {capacity} more snatch(es): {numbers}")
     return Verdict.deny(f"no more snatches: {numbers}")
+
+
+@dataclass(frozen=True)
+class LiftShareLimits:
+    """Set the torrent's own share limits to "no limit", so a global "pause at ratio X"
+    or "at seeding time Y" in the client cannot stop it again."""
+
+    hash: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ResumeTorrent:
+    """Resume (qBittorrent 5: start) a paused or stopped torrent."""
+
+    hash: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ForceStartTorrent:
+    """Force-start a torrent, so it runs whatever the client's queue limits say."""
+
+    hash: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class UnforceTorrent:
+    """Take back a force-start of ours: the torrent returns under the client's queue."""
+
+    hash: str
+    reason: str
+
+
+TorrentAction = LiftShareLimits | ResumeTorrent | ForceStartTorrent | UnforceTorrent
+
+
+def duty_of(torrent: TorrentSnapshot) -> TorrentDuty:
+    """The torrent's seeding duty as the client's own figures show it. Snatched is
+    assumed (a watched torrent came from the tracker), so the doubt protects it."""
+    return TorrentDuty(
+        hash=torrent.hash,
+        completed_at=torrent.completion_on,
+        seeded_seconds=float(torrent.seeding_time),
+        added_at=torrent.added_on,
+    )
+
+
+def keep_duty(
+    torrents: Iterable[TorrentSnapshot],
+    duties: Mapping[str, TorrentDuty],
+    policy: SeedingPolicy,
+    now: datetime,
+    guard_frozen: bool,
+    forced_by_us: Set[str] = frozenset(),
+) -> tuple[TorrentAction, ...]:
+    """What keeps every complete torrent under its seeding duty seeding.
+
+    Promises, for a complete torrent that `may_stop` refuses (one missing from `duties`
+    counts as under duty), whatever `guard_frozen` says: paused or stopped → its share
+    limits lifted, then resumed; queued by the client → share limits lifted, then
+    force-started. A torrent in `forced_by_us` that is still forced is un-forced only
+    when the guard is thawed and `may_stop` allows. Incomplete torrents are left to the
+    download side. Nothing here ever pauses, stops or removes a torrent.
+    """
+    actions: list[TorrentAction] = []
+    for torrent in torrents:
+        verdict = _duty_verdict(torrent, duties, policy, now)
+        if torrent.is_complete and not verdict.allowed:
+            actions += _keep_going(torrent, verdict)
+        elif (torrent.hash in forced_by_us and torrent.forced and verdict.allowed
+              and not guard_frozen):
+            actions.append(UnforceTorrent(torrent.hash, (
+                f"{verdict.reason}; ratio guard thawed: our force-start is no longer "
+                "needed, back under the client's queue")))
+    return tuple(actions)
+
+
+def _duty_verdict(
+    torrent: TorrentSnapshot, duties: Mapping[str, TorrentDuty], policy: SeedingPolicy,
+    now: datetime,
+) -> Verdict:
+    duty = duties.get(torrent.hash)
+    if duty is None:
+        return Verdict.deny(f"{torrent.hash}: seeding duty unknown, kept seeding")
+    return may_stop(duty, policy, now)
+
+
+def _keep_going(torrent: TorrentSnapshot, verdict: Verdict) -> list[TorrentAction]:
+    held = f"under seeding duty ({verdict.reason}) but the client had it {torrent.raw_state}"
+    if torrent.state is TorrentState.PAUSED:
+        return [LiftShareLimits(torrent.hash, f"{held}: no share limit may stop it again"),
+                ResumeTorrent(torrent.hash, f"{held}: resume")]
+    if torrent.state is TorrentState.QUEUED:
+        return [LiftShareLimits(torrent.hash, f"{held}: no share limit may stop it again"),
+                ForceStartTorrent(torrent.hash, f"{held}: force-start past the queue")]
+    return []

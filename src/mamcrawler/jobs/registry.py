@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mamcrawler.services import metadata_jobs, retention, torrent_watch
+from mamcrawler.services import metadata_jobs, retention
 from mamcrawler.store.db import session_scope
 
-from . import account_jobs, acquisition_jobs
-from .context import JobContext, JobNotConfigured
+from . import account_jobs, acquisition_jobs, discovery_jobs, watch_jobs
+from .context import JobContext
 
 JobFunc = Callable[[JobContext], str]
 
@@ -29,13 +29,6 @@ def _retention_cleanup(ctx: JobContext) -> str:
     return result.summary()
 
 
-def _not_built(what: str) -> JobFunc:
-    def run(ctx: JobContext) -> str:
-        raise JobNotConfigured(f"not configured: {what} is not part of this build yet")
-
-    return run
-
-
 JOBS: dict[str, JobSpec] = {}
 
 
@@ -47,15 +40,17 @@ def register(spec: JobSpec) -> JobSpec:
 for _spec in (
     JobSpec("account_check", "read account stats, VIP keeper, rules/events, VIP-pending list",
             account_jobs.account_check),
-    JobSpec("torrent_watch", "read torrent states, run the ratio guard, recover stalled torrents",
-            torrent_watch.run, max_runtime_s=600),
+    JobSpec("torrent_watch", "read torrent states, run the ratio guard, keep torrents under "
+            "seeding duty seeding, recover stalled torrents", watch_jobs.torrent_watch_job,
+            max_runtime_s=600),
     JobSpec("acquisition", "search wanted books, choose releases, queue grabs",
             acquisition_jobs.acquisition_job),
     JobSpec("download_watch", "verify and import completed downloads",
             acquisition_jobs.download_watch_job, max_runtime_s=1800),
     JobSpec("category_sync", "new releases in followed categories, top-10 discovery",
-            _not_built("category sync")),
-    JobSpec("completion", "find gaps in followed series and authors", _not_built("completion")),
+            discovery_jobs.category_sync_job),
+    JobSpec("completion", "find gaps in followed series and authors",
+            discovery_jobs.completion_job, max_runtime_s=4 * 3600),
     JobSpec("metadata_maintenance", "re-check books added in the last 13 days",
             metadata_jobs.maintenance_job),
     JobSpec("metadata_drift", "re-query sources for the whole library",

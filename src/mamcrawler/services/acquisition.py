@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -36,7 +36,7 @@ from mamcrawler.domain.acquisition import (
     budget,
     run_plans,
 )
-from mamcrawler.domain.freeness import AccountView, Freeness
+from mamcrawler.domain.freeness import AccountView, Freeness, SiteEvent
 from mamcrawler.domain.matching import BookTarget
 from mamcrawler.domain.records import AccountStats, Release
 from mamcrawler.domain.release_choice import PAID, WEDGE, candidates_as_json
@@ -88,9 +88,7 @@ def run(ports: Ports, sessions, settings: Settings, policies: AcquisitionPolicie
     events = site_events(ports.tracker)
     with session_scope(sessions) as session:
         guard_store.record_snapshot(session, stats, now, upload_rate_bps=None)
-        situation = _situation(session, stats, events, now,
-                               in_flight(session, ports.torrents, settings, stats, events, now))
-        situation = replace(situation, wedges_trusted=not wedge_failed_recently(session, now))
+        situation = _situation(session, ports.torrents, settings, stats, events, now)
         start = budget(situation, policies)
         due = [] if start.free + start.paid == 0 else due_wanted(
             session, now, settings.acquisition_max_searches)
@@ -101,14 +99,16 @@ def run(ports: Ports, sessions, settings: Settings, policies: AcquisitionPolicie
     return report.summary(start.reason)
 
 
-def _situation(session: Session, stats: AccountStats, events, now: datetime,
-               flying: tuple[InFlight, ...]) -> Situation:
+def _situation(session: Session, torrents: TorrentClient, settings: Settings,
+               stats: AccountStats, events: tuple[SiteEvent, ...], now: datetime) -> Situation:
     return Situation(
         account=AccountView(stats.class_name, stats.vip_until),
         uploaded_bytes=stats.uploaded_bytes, downloaded_bytes=stats.downloaded_bytes,
         wedges=stats.wedges, unsatisfied_count=stats.unsatisfied_count,
         unsatisfied_limit=stats.unsatisfied_limit, guard=guard_store.current_guard(session),
-        now=now, events=events, in_flight=flying)
+        now=now, events=events,
+        in_flight=in_flight(session, torrents, settings, stats, events, now),
+        wedges_trusted=not wedge_failed_recently(session, now))
 
 
 def due_wanted(session: Session, now: datetime, limit: int) -> list[int]:

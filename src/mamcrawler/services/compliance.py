@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from mamcrawler.adapters.qbittorrent import TorrentClientError, base_url
 from mamcrawler.config import Settings, parse_schedule
 from mamcrawler.domain import ratio_guard, seeding
-from mamcrawler.domain.ratio_guard import PointsSnapshot, ratio_text
+from mamcrawler.domain.ratio_guard import GuardPolicy, PointsSnapshot, ratio_text
+from mamcrawler.domain.seeding import SeedingPolicy
+from mamcrawler.policies import Policies
 from mamcrawler.services import guard_store, torrent_watch
 from mamcrawler.services.clients import ClientCache, JobNotConfigured
 from mamcrawler.services.torrent_store import GONE
@@ -85,23 +87,27 @@ def stale_after(settings: Settings) -> timedelta:
     return timedelta(seconds=3 * value) if kind == "every" else timedelta(hours=1)
 
 
-def ratio_status(session: Session, settings: Settings, now: datetime) -> RatioStatus:
-    """The guard, the account and the seeding duties as of the last readings."""
+def ratio_status(
+    session: Session, settings: Settings, now: datetime, policies: Policies
+) -> RatioStatus:
+    """The guard, the account and the seeding duties as of the last readings, judged by
+    the runtime's `policies`."""
+    policy = policies.guard
     guard = guard_store.current_guard(session)
     snapshot = guard_store.latest_snapshot(session)
-    allocation = seeding_allocation(session, settings, snapshot)
+    allocation = seeding_allocation(session, snapshot, policies.seeding)
     rate, source = upload_rate(session, now, snapshot)
     flow = points_flow(session, now)
-    status, why = _status(settings, guard.frozen, snapshot, now)
+    status, why = _status(settings, policy, guard.frozen, snapshot, now)
     event = guard_store.last_transition(session)
     transition = event and TransitionView(event.from_state, event.to_state, event.ratio,
                                           event.reason, event.at)
     return RatioStatus(
         global_ratio=snapshot.ratio if snapshot else None,
         emergency_active=guard.frozen, paid_frozen=guard.frozen, status=status,
-        status_reason=why, floor=settings.ratio_floor, recovery=settings.ratio_recovery,
+        status_reason=why, floor=policy.floor, recovery=policy.recovery,
         seeding_allocation=allocation, stalled_count=allocation.stalled,
-        estimated_recovery_hours=_recovery_hours(snapshot, settings, rate),
+        estimated_recovery_hours=_recovery_hours(snapshot, policy, rate),
         upload_rate_bps=rate, upload_rate_source=source,
         points_earned=flow.earned, points_spent=flow.spent,
         points_window_days=POINTS_WINDOW.days,
@@ -110,7 +116,8 @@ def ratio_status(session: Session, settings: Settings, now: datetime) -> RatioSt
 
 
 def _status(
-    settings: Settings, frozen: bool, snapshot: AccountSnapshot | None, now: datetime
+    settings: Settings, policy: GuardPolicy, frozen: bool, snapshot: AccountSnapshot | None,
+    now: datetime,
 ) -> tuple[str, str]:
     if frozen:
         return "emergency", "ratio guard frozen: paid downloads stopped, seeding pushed"
@@ -119,21 +126,20 @@ def _status(
     age = now - snapshot.taken_at
     if age > stale_after(settings):
         return "warning", f"account data is stale: last read {age.total_seconds() / 60:.0f} min ago"
-    if snapshot.ratio is not None and snapshot.ratio < settings.ratio_recovery:
+    if snapshot.ratio is not None and snapshot.ratio < policy.recovery:
         return "warning", (f"ratio {ratio_text(snapshot.ratio)} below recovery "
-                           f"{ratio_text(settings.ratio_recovery)}")
+                           f"{ratio_text(policy.recovery)}")
     return "normal", f"ratio {ratio_text(snapshot.ratio)}"
 
 
 def seeding_allocation(
-    session: Session, settings: Settings, snapshot: AccountSnapshot | None
+    session: Session, snapshot: AccountSnapshot | None, policy: SeedingPolicy
 ) -> SeedingAllocation:
     """Watched torrents by state, and the unsatisfied room left on the account."""
     counts = _stored_counts(session)
     named = ("seeding", "downloading", "stalled", "paused")
     count = snapshot.unsatisfied_count if snapshot else None
     limit = snapshot.unsatisfied_limit if snapshot else None
-    policy = guard_store.seeding_policy(settings)
     capacity = 0 if count is None else seeding.grab_capacity(count, limit, policy)
     return SeedingAllocation(
         seeding=counts.get("seeding", 0), downloading=counts.get("downloading", 0),
@@ -163,14 +169,14 @@ def upload_rate(
 
 
 def _recovery_hours(
-    snapshot: AccountSnapshot | None, settings: Settings, rate: float | None
+    snapshot: AccountSnapshot | None, policy: GuardPolicy, rate: float | None
 ) -> float | None:
     if snapshot is None:
         return None
-    if snapshot.ratio is None or snapshot.ratio > settings.ratio_recovery:
+    if snapshot.ratio is None or snapshot.ratio > policy.recovery:
         return 0.0
     return ratio_guard.hours_to_recovery(snapshot.uploaded_bytes, snapshot.downloaded_bytes,
-                                         settings.ratio_recovery, rate or 0.0)
+                                         policy.recovery, rate or 0.0)
 
 
 def points_flow(session: Session, now: datetime) -> ratio_guard.PointsFlow:

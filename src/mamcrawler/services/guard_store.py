@@ -15,10 +15,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mamcrawler.config import Settings
-from mamcrawler.domain import ratio_guard, seeding
-from mamcrawler.domain.decision import Action, Verdict
-from mamcrawler.domain.ratio_guard import GuardPolicy, GuardState, GuardStep
+from mamcrawler.domain import seeding
+from mamcrawler.domain.decision import Verdict
+from mamcrawler.domain.ratio_guard import GuardState, GuardStep
 from mamcrawler.domain.records import AccountStats
 from mamcrawler.domain.seeding import SeedingPolicy, TorrentDuty
 from mamcrawler.store.models import (
@@ -29,24 +28,6 @@ from mamcrawler.store.models import (
 )
 
 GUARD_ROW_ID = 1
-
-
-def guard_policy(settings: Settings) -> GuardPolicy:
-    """The guard's thresholds from RATIO_FLOOR, RATIO_RECOVERY and GUARD_UPLOAD_SLOTS."""
-    return GuardPolicy(
-        floor=settings.ratio_floor,
-        recovery=settings.ratio_recovery,
-        raised_upload_slots=settings.guard_upload_slots,
-    )
-
-
-def seeding_policy(settings: Settings) -> SeedingPolicy:
-    """The seeding duty from SEED_MIN_HOURS, SEED_WINDOW_DAYS and UNSAT_MARGIN."""
-    return SeedingPolicy(
-        min_seed_hours=settings.seed_min_hours,
-        window_days=settings.seed_window_days,
-        unsat_margin=settings.unsat_margin,
-    )
 
 
 def _guard_row(session: Session) -> RatioGuardState | None:
@@ -102,15 +83,6 @@ def last_transition(session: Session) -> RatioGuardEvent | None:
     return session.scalars(query.limit(1)).first()
 
 
-def keep_seeding_actions(policy: GuardPolicy, reason: str) -> tuple[Action, ...]:
-    """What a frozen guard does every run (the same kinds `ratio_guard.step` returns)."""
-    return (
-        Action(ratio_guard.RESUME_SEEDING, reason),
-        Action(ratio_guard.RAISE_UPLOAD_SLOTS, reason, {"slots": policy.raised_upload_slots}),
-        Action(ratio_guard.FORCE_START_STALLED, reason),
-    )
-
-
 def record_snapshot(
     session: Session, stats: AccountStats, at: datetime, upload_rate_bps: float | None
 ) -> AccountSnapshot:
@@ -141,33 +113,8 @@ def latest_snapshot(session: Session) -> AccountSnapshot | None:
     return session.scalars(query.limit(1)).first()
 
 
-def seeding_capacity(session: Session, settings: Settings) -> int:
-    """How many more torrents may be snatched now without crowding the unsatisfied limit.
-
-    Uses the latest snapshot's unsatisfied count and limit. With no snapshot (or one
-    without a count) the answer is 0: nothing is known, so nothing is risked. The caller
-    subtracts grabs it queued since that snapshot.
-    """
-    snapshot = latest_snapshot(session)
-    if snapshot is None or snapshot.unsatisfied_count is None:
-        return 0
-    return seeding.grab_capacity(
-        snapshot.unsatisfied_count, snapshot.unsatisfied_limit, seeding_policy(settings)
-    )
-
-
-def upload_buffer(session: Session, settings: Settings) -> int | None:
-    """Bytes that can be downloaded paid with the ratio staying at or above RATIO_FLOOR,
-    from the latest snapshot; None when no snapshot exists. See `ratio_guard.may_grab`."""
-    snapshot = latest_snapshot(session)
-    if snapshot is None:
-        return None
-    return ratio_guard.upload_buffer_bytes(
-        snapshot.uploaded_bytes, snapshot.downloaded_bytes, settings.ratio_floor
-    )
-
-
-def may_stop(session: Session, settings: Settings, info_hash: str, now: datetime) -> Verdict:
+def may_stop(session: Session, policy: SeedingPolicy, info_hash: str,
+             now: datetime) -> Verdict:
     """May this torrent be stopped or removed? `seeding.may_stop` on its stored seeding time.
 
     A torrent the watch has never stored is refused: its seeding time is unknown.
@@ -181,7 +128,7 @@ def may_stop(session: Session, settings: Settings, info_hash: str, now: datetime
         seeded_seconds=float(row.seeding_seconds),
         added_at=row.added_at,
     )
-    return seeding.may_stop(duty, seeding_policy(settings), now)
+    return seeding.may_stop(duty, policy, now)
 
 
 def _finite(value: float | None) -> float | None:

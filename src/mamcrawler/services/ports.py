@@ -1,7 +1,8 @@
 """The ports services talk through: what they need from the tracker and the torrent
 client, as Protocols. `MamClient` and `QbitClient` satisfy them structurally; the tests
-have in-memory fakes (tests/support/fakes.py) so acquisition and watch logic run fast
-without a network, and the same services still run end to end against the real parts.
+have in-memory fakes (tests/support/fake_tracker.py and fake_torrent_client.py) so
+acquisition and watch logic run fast without a network, and the same services still run
+end to end against the real parts.
 """
 
 from __future__ import annotations

@@ -11,13 +11,15 @@ from sqlalchemy.orm import Session
 from mamcrawler.store.models import (
     MetadataCorrection,
     RequestLog,
+    SeedingAction,
     TaskRun,
     TorrentRecoveryAttempt,
 )
 
 # The history tables that expire, with the column that dates each row.
 EXPIRING = ((TaskRun, TaskRun.started_at), (MetadataCorrection, MetadataCorrection.at),
-            (RequestLog, RequestLog.at), (TorrentRecoveryAttempt, TorrentRecoveryAttempt.at))
+            (RequestLog, RequestLog.at), (TorrentRecoveryAttempt, TorrentRecoveryAttempt.at),
+            (SeedingAction, SeedingAction.at))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ incremental poll only the torrents qBittorrent reported as changed are touched.
 Recovery works on a torrent that stays stuck (stalled or errored) over two polls: one step
 per run, reannounce → recheck → force-start, up to a cap; a torrent that moves again
 starts from the first step next time.
+
+Also kept here: the seeding actions carried out (`record_action`) and which torrents
+carry a force-start of ours (`forced_by_us`), so it can be taken back later.
 """
 
 from __future__ import annotations
@@ -19,8 +22,15 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from mamcrawler.domain.seeding import (
+    ForceStartTorrent,
+    LiftShareLimits,
+    ResumeTorrent,
+    TorrentAction,
+    UnforceTorrent,
+)
 from mamcrawler.domain.torrents import ClientSnapshot, TorrentSnapshot, TorrentState
-from mamcrawler.store.models import TorrentRecoveryAttempt, TrackedTorrent
+from mamcrawler.store.models import SeedingAction, TorrentRecoveryAttempt, TrackedTorrent
 
 log = logging.getLogger("mamcrawler.torrents")
 
@@ -203,6 +213,8 @@ def record_attempt(
     row = session.get(TrackedTorrent, step.info_hash)
     if row is not None:
         row.recovery_attempts, row.last_recovery_at = step.attempt, now
+        if step.action == "force_start" and error is None:
+            row.forced_at = now
 
 
 def reset_recovery(session: Session, hashes: Sequence[str]) -> None:
@@ -211,3 +223,50 @@ def reset_recovery(session: Session, hashes: Sequence[str]) -> None:
         session.execute(update(TrackedTorrent).where(TrackedTorrent.info_hash.in_(chunk))
                         .values(recovery_attempts=0),
                         execution_options={"synchronize_session": False})  # fmt: skip
+
+
+_ACTION_NAMES: dict[type, str] = {
+    LiftShareLimits: "lift_share_limits", ResumeTorrent: "resume",
+    ForceStartTorrent: "force_start", UnforceTorrent: "unforce",
+}
+
+
+def action_name(action: TorrentAction) -> str:
+    """The stored word for a torrent action."""
+    return _ACTION_NAMES[type(action)]
+
+
+def record_action(
+    session: Session, action: TorrentAction, torrent: TorrentSnapshot, now: datetime,
+    error: str | None = None,
+) -> None:
+    """Store one seeding action carried out (a failed one with its error), and remember
+    a force-start of ours, or forget it once taken back."""
+    session.add(SeedingAction(
+        at=now, info_hash=action.hash, name=torrent.name[:500], action=action_name(action),
+        raw_state=torrent.raw_state[:30], reason=action.reason,
+        outcome="failed" if error else "done", error=error,
+    ))  # fmt: skip
+    if error is not None or not isinstance(action, ForceStartTorrent | UnforceTorrent):
+        return
+    row = session.get(TrackedTorrent, action.hash)
+    if row is not None:
+        row.forced_at = now if isinstance(action, ForceStartTorrent) else None
+
+
+def forced_by_us(session: Session, torrents: Sequence[TorrentSnapshot]) -> set[str]:
+    """The watched torrents still carrying a force-start of ours.
+
+    One the client shows as no longer forced (someone un-forced or paused it) is
+    forgotten: there is nothing of ours left to take back.
+    """
+    showing = {t.hash: t.forced for t in torrents}
+    ours = set(session.scalars(select(TrackedTorrent.info_hash)
+                               .where(TrackedTorrent.forced_at.is_not(None),
+                                      TrackedTorrent.state != GONE)))  # fmt: skip
+    dropped = sorted(h for h in ours if h in showing and not showing[h])
+    for chunk in _chunks(dropped):
+        session.execute(update(TrackedTorrent).where(TrackedTorrent.info_hash.in_(chunk))
+                        .values(forced_at=None),
+                        execution_options={"synchronize_session": False})  # fmt: skip
+    return {h for h in ours if showing.get(h)}

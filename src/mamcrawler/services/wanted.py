@@ -14,8 +14,13 @@ from mamcrawler.store.models import WantedBook
 REOPENABLE = {"abandoned", "cancelled"}
 
 
-def add_wanted(session: Session, fields: dict[str, Any]) -> tuple[WantedBook, bool]:
-    """Add a wanted book or merge into the existing entry. Returns (entry, created)."""
+def add_wanted(session: Session, fields: dict[str, Any], *,
+               reopen: bool = True) -> tuple[WantedBook, bool]:
+    """Add a wanted book or merge into the existing entry. Returns (entry, created).
+
+    A person asking again reopens an abandoned or cancelled entry; the jobs that find
+    books by themselves (completion, discovery) pass `reopen=False`, so a book the person
+    cancelled (declined) is never wanted again behind their back."""
     key = book_key(fields["title"], fields.get("author"))
     existing = session.scalar(select(WantedBook).where(WantedBook.dedupe_key == key))
     if existing is None:
@@ -28,7 +33,7 @@ def add_wanted(session: Session, fields: dict[str, Any]) -> tuple[WantedBook, bo
         if value is not None and getattr(existing, field) in (None, ""):
             setattr(existing, field, value)
     existing.priority = max(existing.priority, fields.get("priority") or 0)
-    if existing.status in REOPENABLE:
+    if reopen and existing.status in REOPENABLE:
         existing.status = "wanted"
     return existing, False
 

@@ -30,6 +30,8 @@ T = TypeVar("T")
 Hashes = str | Iterable[str]
 
 _VERSION = re.compile(r"^v?\d+\.\d+")
+NO_LIMIT = -1  # qBittorrent's per-torrent share limit value for "no limit"
+GLOBAL_LIMIT = -2  # ... and for "follow the global setting"
 
 
 def base_url(host: str, port: int | str | None) -> str:
@@ -113,6 +115,8 @@ class QbitClient:
     ) -> str:
         """Add a .torrent and return its info-hash once qBittorrent lists it.
 
+        The torrent gets its own share limits of "no limit" (see ``set_share_limits``).
+
         Raises TorrentAlreadyPresent if the client already has it, TorrentAddRejected if
         the bytes are not a torrent or qBittorrent refuses it.
         """
@@ -131,6 +135,11 @@ class QbitClient:
                 # a given save path must stick, so automatic management stays off then
                 use_auto_torrent_management=False if save_path else None,
                 is_paused=paused,
+                # Its own "no limit" so a global "pause at ratio X" never stops it seeding
+                # early (every snatch owes the tracker 72 h of seeding).
+                ratio_limit=NO_LIMIT,
+                seeding_time_limit=NO_LIMIT,
+                inactive_seeding_time_limit=NO_LIMIT,
             )
         except TorrentAddRejected as exc:
             self._raise_if_present(torrent_hash, exc)
@@ -182,6 +191,29 @@ class QbitClient:
                 "force-start torrents",
                 self._api.torrents_set_force_start,
                 enable=on,
+                torrent_hashes=wanted,
+            )
+
+    def set_share_limits(
+        self, hashes: Hashes, *, ratio_limit: float, seeding_time_limit_min: int
+    ) -> None:
+        """Set the torrents' own share limits: -1 = no limit, -2 = follow the global one.
+
+        A torrent's own limit overrides qBittorrent's global "when ratio/seeding time
+        reaches ..." setting, so "no limit" keeps it seeding whatever that says. The
+        inactive-seeding limit (qBittorrent 4.6+) is set to "no limit" alike when
+        ``seeding_time_limit_min`` is -1 and follows the global one otherwise.
+        """
+        wanted = _hash_list(hashes)
+        if wanted:
+            self._call(
+                "set share limits",
+                self._api.torrents_set_share_limits,
+                ratio_limit=ratio_limit,
+                seeding_time_limit=seeding_time_limit_min,
+                inactive_seeding_time_limit=(
+                    NO_LIMIT if seeding_time_limit_min == NO_LIMIT else GLOBAL_LIMIT
+                ),
                 torrent_hashes=wanted,
             )
 

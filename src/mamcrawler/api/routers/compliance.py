@@ -102,7 +102,8 @@ class RecoveryAttemptOut(BaseModel):
             summary="Ratio guard, seeding allocation, recovery estimate, points flow")
 def ratio(request: Request, session: DbSession):
     rt = runtime(request)
-    status = compliance.ratio_status(session, rt.settings, rt.scheduler.ctx.clock())
+    status = compliance.ratio_status(session, rt.settings, rt.scheduler.ctx.clock(),
+                                     rt.policies)
     return ok(RatioStatusOut.model_validate(status))
 
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.orm import selectinload
 
-from mamcrawler.services import library
+from mamcrawler.services import follows, library
 from mamcrawler.store.models import Author, Book, Series
 
 from .. import schemas
@@ -88,6 +88,25 @@ def _book_filters(needs_review: bool | None = None, q: schemas.Str | None = None
     return where
 
 
+def _build_followable(model):
+    def build(session, body):
+        row = model(**body.model_dump())
+        if "followed" in body.model_fields_set:
+            follows.mark_person_choice(row)
+        return row
+
+    return build
+
+
+def _apply_followable(session, row, body):
+    """A `followed` a person sends is theirs: FOLLOW_LIBRARY_BY_DEFAULT never changes it."""
+    changes = body.model_dump(exclude_unset=True)
+    for field, value in changes.items():
+        setattr(row, field, value)
+    if "followed" in changes:
+        follows.mark_person_choice(row)
+
+
 def _followed_filter(model):
     def filters(followed: bool | None = None) -> list:
         return [] if followed is None else [model.followed == followed]
@@ -103,8 +122,10 @@ books = crud_router(prefix="/api/books", noun="book", model=Book, create=schemas
                                              selectinload(Book.series)])
 series = crud_router(prefix="/api/series", noun="series", model=Series, create=schemas.SeriesIn,
                      patch=schemas.SeriesPatch, out=schemas.SeriesOut, order_by=[Series.name],
-                     filters=_followed_filter(Series))
+                     filters=_followed_filter(Series), build=_build_followable(Series),
+                     apply=_apply_followable)
 authors = crud_router(prefix="/api/authors", noun="author", model=Author,
                       create=schemas.AuthorIn, patch=schemas.AuthorPatch,
                       out=schemas.AuthorOut, order_by=[Author.name],
-                      filters=_followed_filter(Author))
+                      filters=_followed_filter(Author), build=_build_followable(Author),
+                      apply=_apply_followable)

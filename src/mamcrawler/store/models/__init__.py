@@ -30,12 +30,13 @@ from .library import (
     Series,
 )
 from .system import AppState, JobLock, JobSetting, RequestLog, TaskRun
-from .torrents import TorrentRecoveryAttempt
+from .torrents import SeedingAction, TorrentRecoveryAttempt
 
 __all__ = [
     "AccountDecision", "AccountSnapshot", "AppState", "Author", "Base", "Book", "BookAuthor",
     "BookNarrator", "BookSeries", "CategorySetting", "Download", "FailedAttempt", "FieldSource",
     "JobLock", "JobSetting", "LibraryFile", "MetadataCorrection", "MissingBook", "Narrator",
-    "RatioGuardEvent", "RatioGuardState", "RequestLog", "RulesSnapshot", "Series", "TaskRun",
+    "RatioGuardEvent", "RatioGuardState", "RequestLog", "RulesSnapshot", "SeedingAction",
+    "Series", "TaskRun",
     "TorrentRecoveryAttempt", "TrackedTorrent", "VipPending", "WantedBook", "utcnow",
 ]

@@ -119,6 +119,9 @@ class TrackedTorrent(Base):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     recovery_attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_recovery_at: Mapped[datetime | None] = mapped_column()
+    # When this service force-started it (guard, seeding duty or recovery); None when no
+    # force-start of ours is on it. Taken back once the guard thaws and its duty is met.
+    forced_at: Mapped[datetime | None] = mapped_column()
     download_id: Mapped[int | None] = mapped_column(
         ForeignKey("downloads.id", ondelete="SET NULL"), index=True
     )

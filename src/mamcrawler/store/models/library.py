@@ -27,6 +27,11 @@ class Author(Base, Timestamped):
     sort_name: Mapped[str | None] = mapped_column(String(300))
     followed: Mapped[bool] = mapped_column(default=False)
     asin: Mapped[str | None] = mapped_column(String(20))
+    # "person" once a person chose `followed`; "default" when FOLLOW_LIBRARY_BY_DEFAULT set
+    # it (it may change it again); None: never decided.
+    follow_set_by: Mapped[str | None] = mapped_column(String(10))
+    completion_checked_at: Mapped[datetime | None] = mapped_column()
+    completion_note: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (UniqueConstraint("name"),)
 
 
@@ -44,6 +49,11 @@ class Series(Base, Timestamped):
     followed: Mapped[bool] = mapped_column(default=False)
     # Number of books the series has according to the sources (None = unknown).
     known_total: Mapped[int | None] = mapped_column(Integer)
+    # "person" once a person chose `followed`; "default" when FOLLOW_LIBRARY_BY_DEFAULT set
+    # it (it may change it again); None: never decided.
+    follow_set_by: Mapped[str | None] = mapped_column(String(10))
+    completion_checked_at: Mapped[datetime | None] = mapped_column()
+    completion_note: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (UniqueConstraint("name"),)
 
 
@@ -161,7 +171,8 @@ class MetadataCorrection(Base):
 
 
 class MissingBook(Base, Timestamped):
-    """A gap found in a followed series or author bibliography (R18)."""
+    """A gap found in a followed series or author bibliography (R18), or a find of category
+    sync or top-10 discovery (R19). One row per book: `gap_key` is its wanted-list key."""
 
     __tablename__ = "missing_books"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -175,6 +186,15 @@ class MissingBook(Base, Timestamped):
     )
     position: Mapped[str | None] = mapped_column(String(20))
     asin: Mapped[str | None] = mapped_column(String(20))
-    found_in: Mapped[str] = mapped_column(String(50))  # "series" or "author"
-    found_via: Mapped[str] = mapped_column(String(50))  # which metadata source said so
+    found_in: Mapped[str] = mapped_column(String(50))  # series, author, category, top10
+    found_via: Mapped[str] = mapped_column(String(50))  # sources that list it: tracker+audible
+    # missing (an open gap), declined (the person does not want it), filled (now owned)
     status: Mapped[str] = mapped_column(String(20), default="missing", index=True)
+    gap_key: Mapped[str | None] = mapped_column(String(700), unique=True)
+    wanted_id: Mapped[int | None] = mapped_column(
+        ForeignKey("wanted_books.id", ondelete="SET NULL"), index=True
+    )
+    reason: Mapped[str | None] = mapped_column(Text)  # the verdict's reason, last run
+    category_id: Mapped[int | None] = mapped_column(Integer)
+    release_ids: Mapped[list | None] = mapped_column(JSON)  # tracker uploads seen
+    seen_at: Mapped[datetime | None] = mapped_column()  # last run a source listed it

@@ -1,0 +1,42 @@
+"""Jobs that find books to want: completion (gaps in followed series and authors) and
+category_sync (new releases in followed categories, top-10 discovery)."""
+
+from __future__ import annotations
+
+from mamcrawler.adapters.metadata import AudnexusSource, HttpOptions
+from mamcrawler.adapters.metadata.catalog import AudibleCatalog
+from mamcrawler.services import completion, discovery
+
+from .account_jobs import tracker_client
+from .context import JobContext
+
+CATALOG_CLIENT = "audible.catalog"
+
+
+def audible_catalog(ctx: JobContext) -> AudibleCatalog | None:
+    """The process's Audible catalog client; None in demo mode, which asks no public
+    service (the demo's books exist only in the simulator)."""
+    settings = ctx.settings
+    if settings.is_demo:
+        return None
+
+    def build() -> AudibleCatalog:
+        options = HttpOptions(timeout_s=settings.metadata_timeout_s)
+        audnexus = AudnexusSource(settings.audnexus_url, settings.audible_catalog_url,
+                                  region=settings.audible_region, options=options)
+        return AudibleCatalog(settings.audible_catalog_url, audnexus=audnexus, options=options)
+
+    return ctx.clients.get(CATALOG_CLIENT, build)
+
+
+def completion_job(ctx: JobContext) -> str:
+    ports = completion.CompletionPorts(tracker=tracker_client(ctx), catalog=audible_catalog(ctx))
+    report = completion.run(ports, ctx.sessions, ctx.policies.completion, ctx.clock(),
+                            ctx.progress)
+    return report.summary()
+
+
+def category_sync_job(ctx: JobContext) -> str:
+    report = discovery.run(tracker_client(ctx), ctx.sessions, ctx.policies.completion,
+                           ctx.clock())
+    return report.summary()

@@ -1,0 +1,123 @@
+"""Where bibliographies come from: the tracker's uploads (within the run's request budget)
+and Audible's catalog, turned into neutral listings.
+
+The tracker is asked once per author (`srchIn[author]`) or series (`srchIn[series]`), up
+to 100 uploads a page. Answers are kept for the run: a followed series whose author was
+searched completely in the same run costs no request at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from mamcrawler.adapters.mam.models import ENGLISH, SearchQuery
+from mamcrawler.adapters.metadata.catalog import AudibleCatalog
+from mamcrawler.adapters.metadata.errors import MetadataError
+from mamcrawler.domain.bibliography import AUDIBLE, TRACKER, Listing, Subject, SubjectKind
+from mamcrawler.domain.matching import canonical_language
+from mamcrawler.domain.metadata import SourceRecord
+from mamcrawler.domain.records import Release
+
+from .ports import Tracker
+
+log = logging.getLogger("mamcrawler.completion")
+PER_PAGE = 100
+MAX_PAGES = 3  # 300 uploads: more than any one author's audiobooks with their editions
+
+
+class BudgetSpent(Exception):
+    """The run's tracker requests are used up; what is left waits for the next run."""
+
+
+@dataclass
+class RequestBudget:
+    """Tracker requests one run may send; `take` counts one or raises BudgetSpent."""
+
+    limit: int
+    used: int = 0
+
+    @property
+    def left(self) -> int:
+        return max(0, self.limit - self.used)
+
+    def take(self) -> None:
+        if self.used >= self.limit:
+            raise BudgetSpent(f"the run's {self.limit} tracker requests "
+                              "(TRACKER_REQUESTS_PER_WEEKLY_RUN) are used up")
+        self.used += 1
+
+
+def tracker_languages(language: str | None) -> tuple[int, ...]:
+    """The tracker's language filter for the policy's language: English has a known id
+    (1); any other is filtered after the search."""
+    return (ENGLISH,) if canonical_language(language) == "eng" else ()
+
+
+@dataclass
+class TrackerShelf:
+    """Tracker searches for bibliographies, counted against `budget`, kept for the run."""
+
+    tracker: Tracker
+    budget: RequestBudget
+    languages: tuple[int, ...] = ()
+    _found: dict[tuple[str, str], tuple[list[Release], bool]] = field(default_factory=dict)
+
+    def for_subject(self, subject: Subject) -> list[Release]:
+        """The uploads for a subject; a series reuses a complete search of its author."""
+        if subject.kind is SubjectKind.SERIES:
+            for author in subject.authors[:1]:
+                cached = self._found.get(("author", author.casefold()))
+                if cached is not None and cached[1]:
+                    return cached[0]
+            return self.search("series", subject.name)
+        return self.search("author", subject.name)
+
+    def search(self, field_name: str, text: str) -> list[Release]:
+        """Every page of one search (at most MAX_PAGES); raises BudgetSpent before the
+        first page when nothing is left, and TrackerError when the tracker fails."""
+        key = (field_name, text.casefold())
+        if key in self._found:
+            return self._found[key][0]
+        releases: list[Release] = []
+        complete = False
+        for page in range(MAX_PAGES):
+            if page and not self.budget.left:
+                break  # keep what was found: a partial list still shows real uploads
+            self.budget.take()
+            query = SearchQuery(text=text, fields=(field_name,), per_page=PER_PAGE,
+                                start=page * PER_PAGE, language_ids=self.languages)
+            found = self.tracker.search(query)
+            releases += found
+            if len(found) < PER_PAGE:
+                complete = True
+                break
+        self._found[key] = (releases, complete)
+        return releases
+
+
+def audible_listings(catalog: AudibleCatalog | None, subject: Subject) -> tuple[list[Listing],
+                                                                                str]:
+    """Audible's listings for a subject and a note ("" or what went wrong); a failing
+    catalog never stops the run."""
+    if catalog is None:
+        return [], ""
+    try:
+        if subject.kind is SubjectKind.AUTHOR:
+            records = catalog.author_books(subject.name)
+        else:
+            records = catalog.series_books(subject.name, next(iter(subject.authors), None))
+    except MetadataError as exc:
+        log.info("completion: Audible failed for %s %s: %s", subject.kind, subject.name, exc)
+        return [], f"audible: {exc}"
+    return [listing_of_record(r) for r in records], ""
+
+
+def listing_of_release(release: Release) -> Listing:
+    return Listing(TRACKER, release.title, release.authors, release.series,
+                   language=release.language, release_id=release.id)
+
+
+def listing_of_record(record: SourceRecord) -> Listing:
+    return Listing(AUDIBLE, record.title, record.authors, record.series,
+                   language=record.language, abridged=record.abridged, asin=record.asin)

@@ -1,0 +1,98 @@
+"""Category sync and top-10 discovery against the tracker simulator over real HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import delete, select
+
+from mamcrawler.adapters.mam import MamClient, MemorySessionStore
+from mamcrawler.domain.bibliography import SubjectKind
+from mamcrawler.domain.completion import CompletionPolicy
+from mamcrawler.services import discovery, follows
+from mamcrawler.store.db import make_engine, make_session_factory, session_scope
+from mamcrawler.store.models import AppState, MissingBook, WantedBook
+
+SEARCH = "/tor/js/loadSearchJSONbasic.php"
+
+
+@pytest.fixture
+def mam(tracker_sim):
+    client = MamClient(tracker_sim.base_url, tracker_sim.mam_id, MemorySessionStore(),
+                       min_interval_s=0.0, max_attempts=1)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def sessions(db_url):
+    engine = make_engine(db_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def uploads(tracker_sim):
+    """Fresh uploads: one by a followed author, one by a stranger, one in a category not
+    followed, one in German."""
+    post = tracker_sim.control.post
+    post("catalogue", title="The Fifth Ember", authors=["Mara Quill"], category=41)
+    post("catalogue", title="Stranger Tides", authors=["Nobody Known"], category=41)
+    post("catalogue", title="Quill in Love", authors=["Mara Quill"], category=46)
+    post("catalogue", title="Die fünfte Glut", authors=["Mara Quill"], category=41, language=36)
+
+
+def wanted(sessions):
+    with session_scope(sessions) as session:
+        return {w.title: (w.source, w.status) for w in session.scalars(select(WantedBook))}
+
+
+def test_new_releases_of_followed_authors_and_the_top10_are_wanted(tracker_sim, mam, sessions,
+                                                                    uploads):
+    with session_scope(sessions) as session:
+        follows.set_follow(session, SubjectKind.AUTHOR, True, name="Mara Quill")
+    now = datetime.now(UTC) + timedelta(minutes=1)
+    report = discovery.run(mam, sessions, CompletionPolicy(), now)
+
+    requests = tracker_sim.control.state()["requests"][SEARCH]
+    assert report.tracker_requests == requests == 3  # new releases + two top-10 lists
+    assert report.new_releases == 2 and 10 < report.top10 <= 20  # some editions repeat
+    found = wanted(sessions)
+    assert found["The Fifth Ember"] == ("category", "wanted")
+    assert "Stranger Tides" not in found and "Quill in Love" not in found
+    top10 = [t for t, (source, _) in found.items() if source == "top10"]
+    assert len(top10) == report.actions["want"] - 1
+    assert "Der gläserne Turm" not in found  # German, left out by the language filter
+    with session_scope(sessions) as session:
+        fifth = session.scalar(select(MissingBook).where(MissingBook.title == "The Fifth Ember"))
+        assert (fifth.found_in, fifth.category_id, fifth.reason) == (
+            "category", 41, "new by followed author Mara Quill")
+
+    again = discovery.run(mam, sessions, CompletionPolicy(), now + timedelta(days=7))
+    assert again.new_releases == 0 and again.tracker_requests == 3
+    assert wanted(sessions) == found  # merged, nothing twice
+
+
+def test_record_policy_and_top10_switch(tracker_sim, mam, sessions, uploads, request):
+    def follow_fantasy_again():  # the categories table outlives a test on PostgreSQL
+        with session_scope(sessions) as session:
+            follows.set_category_follow(session, 41, True)
+
+    request.addfinalizer(follow_fantasy_again)
+    with session_scope(sessions) as session:
+        follows.set_follow(session, SubjectKind.AUTHOR, True, name="Mara Quill")
+        follows.set_category_follow(session, 41, False)
+    policy = CompletionPolicy(discovery_policy="record", top10_discovery=False)
+    report = discovery.run(mam, sessions, policy, datetime.now(UTC) + timedelta(minutes=1))
+    assert report.tracker_requests == 1 and report.new_releases == 0  # 41 not followed now
+    assert wanted(sessions) == {}
+
+    with session_scope(sessions) as session:
+        follows.set_category_follow(session, 41, True)
+        session.execute(delete(AppState))  # forget the mark: the uploads are new again
+    discovery.run(mam, sessions, policy, datetime.now(UTC) + timedelta(minutes=1))
+    assert wanted(sessions) == {}
+    with session_scope(sessions) as session:
+        rows = {m.title: m.status for m in session.scalars(select(MissingBook))}
+    assert rows == {"The Fifth Ember": "missing"}

@@ -1,0 +1,115 @@
+"""The completion endpoints and the completion job, wired as the service runs them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from mamcrawler.domain.completion import GapAction
+from mamcrawler.jobs.context import JobContext
+from mamcrawler.jobs.runner import run_job
+from mamcrawler.services import completion_store
+from mamcrawler.services.library import create_book
+from mamcrawler.services.tracker import TrackerEndpoint
+from mamcrawler.store.db import session_scope
+from mamcrawler.store.models import Series, TaskRun, WantedBook
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+SEARCH = "/tor/js/loadSearchJSONbasic.php"
+
+
+def gap(sessions, title, action=GapAction.WANT):
+    find = completion_store.Find(key=f"{title.lower()}|mara quill", title=title,
+                                 author="Mara Quill", action=action, reason="test gap",
+                                 found_in="author", sources=("tracker",))
+    with session_scope(sessions) as session:
+        return completion_store.record_find(session, find, NOW).id
+
+
+def test_follows_set_through_the_api_are_the_persons(api):
+    series = api.post("/api/series", json={"name": "Deep Lattice", "followed": True})
+    assert series.json()["data"]["follow_set_by"] == "person"
+    author = api.post("/api/authors", json={"name": "Owen Marsh"}).json()["data"]
+    assert author["follow_set_by"] is None
+    patched = api.patch(f"/api/authors/{author['id']}", json={"followed": False})
+    assert patched.json()["data"]["follow_set_by"] == "person"
+    body = {"kind": "author", "name": "Mara Quill"}
+    followed = api.post("/api/completion/follow", json=body).json()["data"]
+    assert followed | {"id": 0} == {"kind": "author", "id": 0, "name": "Mara Quill",
+                                    "followed": True, "created": True}
+    again = api.post("/api/completion/follow", json=body | {"name": "mara quill"})
+    assert again.json()["data"]["created"] is False
+    unknown = api.post("/api/completion/follow",
+                       json={"kind": "series", "name": "Nope", "followed": False})
+    assert unknown.status_code == 404 and unknown.json()["success"] is False
+
+
+def test_missing_books_can_be_listed_declined_and_wanted(api, runtime):
+    ash, cinder = gap(runtime.sessions, "The Ash Throne"), gap(runtime.sessions,
+                                                                "The Cinder Court")
+    listed = api.get("/api/completion/missing", params={"status": "missing"}).json()["data"]
+    assert listed["total"] == 2 and {m["title"] for m in listed["items"]} == {
+        "The Ash Throne", "The Cinder Court"}
+
+    declined = api.post(f"/api/completion/missing/{ash}/decline").json()["data"]
+    assert declined["missing"]["status"] == "declined"
+    assert declined["wanted_status"] == "cancelled"
+    with session_scope(runtime.sessions) as session:
+        entry = session.scalar(select(WantedBook).where(WantedBook.title == "The Cinder Court"))
+        entry.status = "downloading"
+    refused = api.post(f"/api/completion/missing/{cinder}/decline")
+    assert refused.status_code == 409 and "cancel the download" in refused.json()["error"]
+
+    wanted = api.post(f"/api/completion/missing/{ash}/want").json()["data"]
+    assert (wanted["missing"]["status"], wanted["wanted_status"]) == ("missing", "wanted")
+    assert api.post("/api/completion/missing/999/want").status_code == 404
+    assert api.get("/api/completion/missing",
+                   params={"found_in": "category"}).json()["data"]["total"] == 0
+
+
+def test_categories_can_be_followed_one_by_one(api):
+    followed = api.get("/api/categories", params={"followed": True}).json()["data"]
+    assert {c["category_id"] for c in followed["items"]} == {40, 41, 47, 87}
+    try:
+        romance = api.patch("/api/categories/46", json={"followed": True}).json()["data"]
+        assert romance["name"] == "Romance" and romance["followed"] is True
+    finally:  # the categories table outlives a test on PostgreSQL
+        api.patch("/api/categories/46", json={"followed": False})
+    assert api.patch("/api/categories/9999", json={"followed": True}).status_code == 404
+
+
+def test_the_completion_job_runs_against_the_tracker(make_settings, db_url, tracker_sim,
+                                                     httpserver):
+    from mamcrawler.runtime import Runtime
+
+    # Audible answers 404 (no retries): the run goes on with the tracker alone, saying so.
+    httpserver.expect_request("/1.0/catalog/products").respond_with_data("gone", status=404)
+    settings = make_settings(database_url=db_url, audible_catalog_url=httpserver.url_for("/"),
+                             tracker_requests_per_weekly_run=5)
+    rt = Runtime.build(settings, upgrade_db=False)
+    try:
+        with session_scope(rt.sessions) as session:
+            create_book(session, {"title": "Starwake", "authors": ["J. R. Okafor"],
+                                  "narrators": [], "series": [{"name": "Starwake",
+                                                               "position": "1"}]})
+        ctx = JobContext(settings=rt.settings, sessions=rt.sessions, clock=lambda: NOW,
+                         tracker=TrackerEndpoint(tracker_sim.base_url, tracker_sim.mam_id, 0.5))
+        result = run_job(ctx, "completion", trigger="manual")
+        assert result.outcome == "success", result.error
+        assert result.summary.startswith("1 of 1 followed series and authors checked "
+                                         "(1 owned, 1 want, 0 record, 0 declined); 1 of 5 "
+                                         "tracker requests")
+        assert "audible:" in result.summary
+        assert tracker_sim.control.state()["requests"][SEARCH] == 1
+        sync = run_job(ctx, "category_sync", trigger="manual")
+        assert sync.outcome == "success" and "3 of 5 tracker requests" in sync.summary
+        with session_scope(rt.sessions) as session:
+            assert session.scalar(select(Series.followed)) is True
+            assert {w.title for w in session.scalars(select(WantedBook).where(
+                WantedBook.source == "series"))} == {"Starwake: Meridian"}
+            assert session.scalar(select(TaskRun.outcome).where(
+                TaskRun.job_name == "completion")) == "success"
+        ctx.clients.close()
+    finally:
+        rt.close()
