@@ -54,7 +54,7 @@ class WatchReport:
     def summary(self) -> str:
         parts = [f"{len(self.imported)} imported", f"{len(self.failed)} failed",
                  f"{self.waiting} still downloading"]
-        details = self.imported + self.failed + self.notes
+        details = self.imported + self.failed + list(dict.fromkeys(self.notes))  # once each
         return ", ".join(parts) + (": " + "; ".join(details) if details else "")
 
 
