@@ -103,11 +103,13 @@ def test_gaps_on_the_tracker_become_wanted_and_audible_only_ones_are_recorded(
     ports = completion.CompletionPorts(mam, catalog)
     report = completion.run(ports, sessions, CompletionPolicy(), NOW)
 
-    assert report.follows_changed == 1  # the series; authors are not followed by default
-    assert (report.checked, report.tracker_requests, searches(tracker_sim)) == (1, 1, 1)
-    assert wanted(sessions) == {"The Ash Throne": ("wanted", "series", "2"),
-                                "The Cinder Court": ("wanted", "series", "3"),
-                                "The Smoke Kingdom": ("wanted", "series", "4")}
+    # The series and its author; the author for new books only, so nothing of hers yet.
+    assert report.follows_changed == 2
+    assert (report.checked, report.tracker_requests, searches(tracker_sim)) == (2, 1, 1)
+    source = f"series:{EMBER}"
+    assert wanted(sessions) == {"The Ash Throne": ("wanted", source, "2"),
+                                "The Cinder Court": ("wanted", source, "3"),
+                                "The Smoke Kingdom": ("wanted", source, "4")}
     gaps = missing(sessions)
     assert gaps["The Ash Throne"] == ("missing", "tracker+audible", True)
     assert gaps["The Glass Crown"] == ("missing", "audible", False)
@@ -118,8 +120,13 @@ def test_gaps_on_the_tracker_become_wanted_and_audible_only_ones_are_recorded(
             (True, "default", 5)
         assert series.completion_checked_at == NOW
         assert "5 books (1 owned, 3 want, 1 record, 0 declined)" in series.completion_note
-    assert catalog.asked[0]["keywords"] == EMBER and catalog.asked[0]["author"] == "Mara Quill"
-    assert "response_groups" in catalog.asked[0]
+    by_series = next(a for a in catalog.asked if "keywords" in a)
+    assert by_series["keywords"] == EMBER and by_series["author"] == "Mara Quill"
+    assert "response_groups" in by_series
+    with session_scope(sessions) as session:
+        quill = session.scalar(select(Author).where(Author.name == "Mara Quill"))
+        assert (quill.followed, quill.follow_scope, quill.followed_at) == (True, "new", NOW)
+        assert "4 listings left out" in quill.completion_note  # all before the follow
     assert "3 want" in report.summary() and "1 of 100 tracker requests" in report.summary()
 
 
@@ -157,14 +164,15 @@ def test_the_request_budget_defers_the_rest_least_recently_checked_first(
         follows.set_follow(session, SubjectKind.AUTHOR, True, name="harriet lyle")
         follows.set_follow(session, SubjectKind.AUTHOR, True, name="Priya Venkataraman")
     ports = completion.CompletionPorts(mam, None)
-    policy = CompletionPolicy(tracker_requests_per_weekly_run=2)
+    policy = CompletionPolicy(tracker_requests_per_weekly_run=2, follow_library_by_default="series")
 
     first = completion.run(ports, sessions, policy, NOW)
     # Authors first: Harriet Lyle, Priya Venkataraman; her series reuses her search.
     assert (first.due, first.checked, first.tracker_requests) == (4, 3, 2)
     assert first.waiting == 1 and "TRACKER_REQUESTS_PER_WEEKLY_RUN" in first.summary()
     assert searches(tracker_sim) == 2
-    assert {t for t, (_, source, _) in wanted(sessions).items() if source == "author"} == {
+    assert {t for t, (_, source, _) in wanted(sessions).items()
+            if source == "author:Harriet Lyle" or source == "author:Priya Venkataraman"} == {
         "The Lighthouse Murders", "Poison & Pudding", "Deep Lattice", "Lattice Drift",
         "Lattice Fall"}
 
@@ -182,5 +190,5 @@ def test_a_failing_tracker_ends_the_run_without_judging_anything(tracker_sim, ma
     tracker_sim.control.fail(500, count=5, path=SEARCH)
     report = completion.run(completion.CompletionPorts(mam, None), sessions,
                             CompletionPolicy(), NOW)
-    assert report.checked == 0 and report.waiting == 1 and "tracker:" in report.stopped
+    assert report.checked == 0 and report.waiting == 2 and "tracker:" in report.stopped
     assert missing(sessions) == {} and wanted(sessions) == {}
