@@ -114,3 +114,41 @@ def test_the_completion_job_runs_against_the_tracker(make_settings, db_url, trac
         ctx.clients.close()
     finally:
         rt.close()
+
+
+def test_a_follow_carries_its_policy_and_a_series_shows_its_completion(api, runtime):
+    body = {"kind": "author", "name": "Klara Vogt", "scope": "new", "language": "german",
+            "unabridged_only": False}
+    followed = api.post("/api/completion/follow", json=body).json()["data"]
+    assert (followed["scope"], followed["language"], followed["audiobook_only"],
+            followed["unabridged_only"]) == ("new", "german", True, False)
+    assert followed["followed_at"] is not None
+    refused = api.post("/api/completion/follow", json={"kind": "series", "name": "Neon Hex",
+                                                       "scope": "new"})
+    assert refused.status_code == 422 and "every missing position" in refused.json()["error"]
+
+    with session_scope(runtime.sessions) as session:
+        create_book(session, {"title": "The Ember Crown", "authors": ["Mara Quill"],
+                              "narrators": [], "series": [{"name": "The Ember Crown Cycle",
+                                                           "position": "1"}]})
+        series_id = session.scalar(select(Series.id))
+    for title, position, action in (("The Ash Throne", "2", GapAction.WANT),
+                                    ("The Cinder Court", "3", GapAction.RECORD),
+                                    ("The Smoke Kingdom", "4", GapAction.DECLINED)):
+        find = completion_store.Find(
+            key=f"{title.lower()[4:]}|mara quill", title=title, author="Mara Quill",
+            action=action, reason=f"{action} gap", found_in="series", sources=("tracker",),
+            position=position, series_id=series_id, found_name="The Ember Crown Cycle")
+        with session_scope(runtime.sessions) as session:
+            completion_store.record_find(session, find, NOW)
+    view = api.get(f"/api/completion/series/{series_id}").json()["data"]
+    assert [(e["title"], e["position"]) for e in view["have"]] == [("The Ember Crown", "1")]
+    assert [e["title"] for e in view["wanted"]] == ["The Ash Throne"]
+    assert view["wanted"][0]["wanted_status"] == "wanted"
+    assert [e["title"] for e in view["missing"]] == ["The Cinder Court"]
+    assert [e["title"] for e in view["declined"]] == ["The Smoke Kingdom"]
+    assert view["follow"]["name"] == "The Ember Crown Cycle"
+    assert api.get("/api/completion/authors/9999").status_code == 404
+    by_kind = api.get("/api/wanted", params={"source": "series"}).json()["data"]
+    assert [w["source"] for w in by_kind["items"]] == ["series:The Ember Crown Cycle"]
+    assert by_kind["items"][0]["priority"] == -102
