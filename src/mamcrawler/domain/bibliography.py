@@ -134,9 +134,14 @@ class BibBook:
 
 @dataclass(frozen=True)
 class Skipped:
+    """A listing left out of the bibliography; `kind` groups the reasons: elsewhere
+    (another series or author), language, abridged, no audiobook, dramatized, omnibus,
+    before follow."""
+
     title: str
     source: str
     reason: str
+    kind: str = "elsewhere"
 
 
 @dataclass(frozen=True)
@@ -173,9 +178,10 @@ def collect(subject: Subject, listings: Sequence[Listing], *, language: str | No
     books: list[BibBook] = []
     skipped: list[Skipped] = []
     for listing in listings:
-        reason = _left_out(subject, listing, wanted_language, allow_omnibus, allow_dramatized)
-        if reason:
-            skipped.append(Skipped(listing.title, listing.source, reason))
+        left_out = _left_out(subject, listing, wanted_language, allow_omnibus,
+                             allow_dramatized)
+        if left_out:
+            skipped.append(Skipped(listing.title, listing.source, left_out[1], left_out[0]))
             continue
         candidate = _as_book(subject, listing)
         at = next((i for i, b in enumerate(books) if _same_book(b, candidate)), None)
@@ -187,37 +193,39 @@ def collect(subject: Subject, listings: Sequence[Listing], *, language: str | No
     for book in books:
         reason = _before_follow(subject, book)
         if reason:
-            skipped.append(Skipped(book.title, "+".join(book.sources), reason))
+            skipped.append(Skipped(book.title, "+".join(book.sources), reason, "before follow"))
         else:
             kept.append(book)
     return Bibliography(tuple(kept), tuple(skipped))
 
 
 def _left_out(subject: Subject, listing: Listing, language: str | None,
-              allow_omnibus: bool, allow_dramatized: bool) -> str | None:
+              allow_omnibus: bool, allow_dramatized: bool) -> tuple[str, str] | None:
+    """(kind, reason) when the listing is left out."""
     ref = series_ref(listing, subject)
     if subject.kind is SubjectKind.SERIES:
         if ref is None:
             named = ", ".join(s.name for s in listing.series) or "no series"
-            return f"not in {subject.name} ({named})"
+            return "elsewhere", f"not in {subject.name} ({named})"
         if subject.authors and listing.authors and not any(
                 has_person(listing.authors, a) for a in subject.authors):
-            return f"{subject.name} by another author ({', '.join(listing.authors)})"
+            return "elsewhere", f"{subject.name} by another author " \
+                                f"({', '.join(listing.authors)})"
     elif not has_person(listing.authors, subject.name):
-        return f"not by {subject.name} ({', '.join(listing.authors) or 'no author'})"
+        return "elsewhere", f"not by {subject.name} ({', '.join(listing.authors) or 'no author'})"
     wanted, given = canonical_language(language), canonical_language(listing.language)
     if wanted and given and wanted != given:
-        return f"in {listing.language}, not {language}"
+        return "language", f"in {listing.language}, not {language}"
     rules = subject.rules
     if rules.unabridged_only and (listing.abridged or (
             listing.abridged is None and says_abridged(listing.title))):
-        return "abridged (this follow wants unabridged editions only)"
+        return "abridged", "abridged (this follow wants unabridged editions only)"
     if rules.audiobook_only and not listing.audio:
-        return "no audiobook edition (this follow wants audiobook editions only)"
+        return "no audiobook", "no audiobook edition (this follow wants audiobook editions only)"
     if not allow_dramatized and _dramatized(listing):
-        return "a dramatized edition, not a narrated one (ALLOW_DRAMATIZED=false)"
+        return "dramatized", "a dramatized edition, not a narrated one (ALLOW_DRAMATIZED=false)"
     if not allow_omnibus and _omnibus(listing, ref):
-        return "an omnibus or box set (ALLOW_OMNIBUS=false)"
+        return "omnibus", "an omnibus or box set (ALLOW_OMNIBUS=false)"
     return None
 
 

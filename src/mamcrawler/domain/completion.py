@@ -158,7 +158,9 @@ class SubjectResult:
         text = f"{self.subject.kind} {self.subject.name}: {len(self.verdicts)} books (" \
                + ", ".join(parts) + ")"
         if self.skipped:
-            text += f"; {len(self.skipped)} listings left out"
+            kinds = Counter(s.kind for s in self.skipped)
+            text += f"; {len(self.skipped)} listings left out (" + ", ".join(
+                f"{n} {kind}" for kind, n in sorted(kinds.items())) + ")"
         return text
 
 
