@@ -96,13 +96,13 @@ def downgrade() -> None:
             else "split_part(source, ':', 1)")
     op.execute(f"UPDATE wanted_books SET source = {kind} WHERE source LIKE '%:%'")  # noqa: S608
     _source_length(20)
-    with op.batch_alter_table("missing_books") as batch:
-        for name, _ in reversed(MISSING_COLUMNS):
-            batch.drop_column(name)
+    # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+): a batch rebuild of series or authors
+    # would drop the old table and cascade to the books, gaps and links that point at it.
+    for name, _ in reversed(MISSING_COLUMNS):
+        op.drop_column("missing_books", name)
     for table in ("series", "authors"):
-        with op.batch_alter_table(table) as batch:
-            for name, _, _ in reversed(FOLLOW_COLUMNS):
-                batch.drop_column(name)
+        for name, _, _ in reversed(FOLLOW_COLUMNS):
+            op.drop_column(table, name)
     _create_views()
 
 
