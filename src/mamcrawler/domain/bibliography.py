@@ -254,7 +254,7 @@ def _before_follow(subject: Subject, book: BibBook) -> str | None:
             return None
         return f"released {book.release_date}, before you followed {subject.name} ({since})"
     if book.first_uploaded is not None:
-        if book.first_uploaded.date() >= since:
+        if book.first_uploaded >= rules.since:  # an upload has its moment, not just a day
             return None
         return (f"on the tracker since {book.first_uploaded.date()}, before you followed "
                 f"{subject.name} ({since})")

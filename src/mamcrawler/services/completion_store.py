@@ -82,6 +82,12 @@ def priority_for(found_in: str, position: str | None) -> int:
     return base - (99 if rank is None else min(99, max(0, int(rank))))
 
 
+def _kind_rank(source: str) -> int:
+    """How specific a job's source is (series > author > category > top10); a person's
+    sources (manual, vip_pending) rank above all and are never replaced."""
+    return BASE_PRIORITY.get(source.split(":", 1)[0], 0)
+
+
 def source_of(found_in: str, name: str | None) -> str:
     """A wanted entry's source: "series:The Ember Crown Cycle", or the kind alone."""
     return f"{found_in}:{name}"[:SOURCE_LIMIT] if name else found_in
@@ -209,7 +215,10 @@ def record_find(session: Session, find: Find, now: datetime) -> MissingBook | No
     elif row.status == GapStatus.FILLED:
         row.status = GapStatus.MISSING  # listed again and no longer in the library
     if find.action is GapAction.WANT and row.status == GapStatus.MISSING:
-        entry, _ = add_wanted(session, wanted_fields(find), reopen=False)
+        fields = wanted_fields(find)
+        entry, created = add_wanted(session, fields, reopen=False)
+        if not created and _kind_rank(fields["source"]) > _kind_rank(entry.source):
+            entry.source = fields["source"]  # found in a series beats found by its author
         row.wanted_id = entry.id
         row.wanted_at = row.wanted_at or now
     session.flush()
