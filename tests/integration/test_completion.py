@@ -17,6 +17,7 @@ from mamcrawler.domain.bibliography import SubjectKind
 from mamcrawler.domain.completion import CompletionPolicy
 from mamcrawler.services import completion, completion_commands, follows
 from mamcrawler.services.library import create_book
+from mamcrawler.services.wanted import rekey
 from mamcrawler.store.db import make_engine, make_session_factory, session_scope
 from mamcrawler.store.models import Author, MissingBook, Series, WantedBook
 
@@ -195,3 +196,26 @@ def test_a_failing_tracker_ends_the_run_without_judging_anything(tracker_sim, ma
                             CompletionPolicy(), NOW)
     assert report.checked == 0 and report.waiting == 2 and "tracker:" in report.stopped
     assert missing(sessions) == {} and wanted(sessions) == {}
+
+
+def test_a_renamed_wanted_entry_is_kept_and_a_deleted_one_is_not_wanted_again(
+        tracker_sim, mam, sessions):
+    own(sessions, "The Ember Crown", "Mara Quill", EMBER, "1")
+    ports = completion.CompletionPorts(mam, None)
+    completion.run(ports, sessions, CompletionPolicy(), NOW)
+    with session_scope(sessions) as session:
+        ash = session.scalar(select(WantedBook).where(WantedBook.title == "The Ash Throne"))
+        ash.title = "Ash Throne (renamed by the person)"
+        rekey(ash)
+        session.delete(session.scalar(select(WantedBook).where(
+            WantedBook.title == "The Cinder Court")))
+    completion.run(ports, sessions, CompletionPolicy(), NOW + timedelta(days=7))
+    titles = set(wanted(sessions))
+    assert titles == {"Ash Throne (renamed by the person)", "The Smoke Kingdom"}
+    gaps = missing(sessions)
+    assert gaps["The Cinder Court"][0] == "declined"
+    with session_scope(sessions) as session:
+        cinder = session.scalar(select(MissingBook).where(MissingBook.title ==
+                                                          "The Cinder Court"))
+        assert cinder.reason.endswith("you removed it from the wanted list; want it by hand "
+                                      "to change that")

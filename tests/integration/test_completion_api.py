@@ -36,8 +36,10 @@ def test_follows_set_through_the_api_are_the_persons(api):
     assert patched.json()["data"]["follow_set_by"] == "person"
     body = {"kind": "author", "name": "Mara Quill"}
     followed = api.post("/api/completion/follow", json=body).json()["data"]
-    assert followed | {"id": 0} == {"kind": "author", "id": 0, "name": "Mara Quill",
-                                    "followed": True, "created": True}
+    assert followed | {"id": 0, "followed_at": None} == {
+        "kind": "author", "id": 0, "name": "Mara Quill", "followed": True, "created": True,
+        "scope": "all", "followed_at": None, "language": None, "audiobook_only": True,
+        "unabridged_only": True}
     again = api.post("/api/completion/follow", json=body | {"name": "mara quill"})
     assert again.json()["data"]["created"] is False
     unknown = api.post("/api/completion/follow",

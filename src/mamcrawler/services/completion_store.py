@@ -153,10 +153,15 @@ def known_gaps(session: Session, keys: Iterable[str]) -> dict[str, KnownGap]:
         select(MissingBook).where(MissingBook.gap_key.in_(keys)))}
     wanted = {w.dedupe_key: w for w in session.scalars(
         select(WantedBook).where(WantedBook.dedupe_key.in_(keys)))}
+    # An entry the person renamed keeps its link, not its key.
+    linked = {w.id: w for w in session.scalars(select(WantedBook).where(WantedBook.id.in_(
+        [m.wanted_id for m in missing.values() if m.wanted_id is not None])))}
     known = {}
     for key in keys:
-        gap, entry = missing.get(key), wanted.get(key)
+        gap = missing.get(key)
+        entry = wanted.get(key) or (linked.get(gap.wanted_id) if gap is not None else None)
         if gap is not None or entry is not None:
+            # a job wanted it and the entry is gone: the person removed it
             removed = entry is None and gap is not None and gap.wanted_at is not None
             known[key] = KnownGap(gap.status if gap else None,
                                   entry.status if entry else None,
@@ -215,14 +220,28 @@ def record_find(session: Session, find: Find, now: datetime) -> MissingBook | No
     elif row.status == GapStatus.FILLED:
         row.status = GapStatus.MISSING  # listed again and no longer in the library
     if find.action is GapAction.WANT and row.status == GapStatus.MISSING:
-        fields = wanted_fields(find)
-        entry, created = add_wanted(session, fields, reopen=False)
-        if not created and _kind_rank(fields["source"]) > _kind_rank(entry.source):
-            entry.source = fields["source"]  # found in a series beats found by its author
+        entry = _want(session, row, wanted_fields(find))
         row.wanted_id = entry.id
         row.wanted_at = row.wanted_at or now
     session.flush()
     return row
+
+
+def _want(session: Session, row: MissingBook, fields: dict) -> WantedBook:
+    """The gap's wanted entry: the one it is linked to (also when the person renamed it),
+    else one added or merged by key. Known facts are kept, missing ones filled; found in a
+    series beats found by its author (the more specific source and priority)."""
+    entry = session.get(WantedBook, row.wanted_id) if row.wanted_id is not None else None
+    if entry is None:
+        entry, _ = add_wanted(session, fields, reopen=False)
+    else:
+        for name, value in fields.items():
+            if value is not None and getattr(entry, name) in (None, ""):
+                setattr(entry, name, value)
+    if _kind_rank(fields["source"]) > _kind_rank(entry.source):
+        entry.source = fields["source"]
+        entry.priority = max(entry.priority, fields["priority"])
+    return entry
 
 
 def _fill(row: MissingBook, find: Find, now: datetime) -> None:
