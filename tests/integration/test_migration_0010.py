@@ -20,6 +20,9 @@ def test_upgrade_and_downgrade_keep_rows_links_and_order(empty_db_url):
         conn.execute(text("INSERT INTO series (id, name, followed, follow_set_by, created_at, "
                           "updated_at) VALUES (1, 'Mistborn', true, 'person', :t, :t)"),
                      {"t": T})
+        conn.execute(text("INSERT INTO authors (id, name, followed, follow_set_by, created_at, "
+                          "updated_at) VALUES (1, 'Brandon Sanderson', true, 'default', :t, "
+                          ":t)"), {"t": T})
         conn.execute(text(
             "INSERT INTO wanted_books (id, title, source, status, priority, dedupe_key, "
             "created_at, updated_at) VALUES (7, 'The Well of Ascension', 'series', 'wanted', "
@@ -40,6 +43,7 @@ def test_upgrade_and_downgrade_keep_rows_links_and_order(empty_db_url):
                                    "followed_at FROM series")).one()
         assert series[0] is None and series[1] in (True, 1) and series[2] in (True, 1)
         assert series[3] is not None  # a follow made before counts from the upgrade
+        assert conn.execute(text("SELECT follow_scope FROM authors")).scalar_one() == "new"
         assert conn.execute(text("SELECT priority FROM wanted_books")).scalar_one() == -100
         gap = conn.execute(text("SELECT wanted_id, wanted_at FROM missing_books")).one()
         assert gap[0] == 7 and gap[1] is not None

@@ -73,6 +73,9 @@ def upgrade() -> None:
         # A follow made before now counts from now (its date was not kept).
         op.execute(sa.text(f"UPDATE {table} SET followed_at = CURRENT_TIMESTAMP "  # noqa: S608
                            "WHERE followed"))
+    # An author the default followed (FOLLOW_LIBRARY_BY_DEFAULT=all) gets new books only.
+    op.execute("UPDATE authors SET follow_scope = 'new' "
+               "WHERE followed AND follow_set_by = 'default'")
     with op.batch_alter_table("missing_books") as batch:
         for name, kind in MISSING_COLUMNS:
             batch.add_column(sa.Column(name, kind, nullable=True))
