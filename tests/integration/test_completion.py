@@ -219,3 +219,14 @@ def test_a_renamed_wanted_entry_is_kept_and_a_deleted_one_is_not_wanted_again(
                                                           "The Cinder Court"))
         assert cinder.reason.endswith("you removed it from the wanted list; want it by hand "
                                       "to change that")
+
+
+def test_a_follow_in_another_language_searches_and_keeps_that_language(tracker_sim, mam,
+                                                                      sessions):
+    with session_scope(sessions) as session:
+        follows.set_follow(session, SubjectKind.AUTHOR, True, name="Klara Vogt",
+                           choice=follows.FollowChoice(language="german"))
+    report = completion.run(completion.CompletionPorts(mam, None), sessions,
+                            CompletionPolicy(), NOW)
+    assert report.tracker_requests == 1
+    assert wanted(sessions) == {"Der gläserne Turm": ("wanted", "author:Klara Vogt", None)}

@@ -70,22 +70,27 @@ class TrackerShelf:
     tracker: Tracker
     budget: RequestBudget
     languages: tuple[int, ...] = ()
-    _found: dict[tuple[str, str], tuple[list[Release], bool]] = field(default_factory=dict)
+    _found: dict[tuple, tuple[list[Release], bool]] = field(default_factory=dict)
 
     def for_subject(self, subject: Subject) -> list[Release]:
-        """The uploads for a subject; a series reuses a complete search of its author."""
+        """The uploads for a subject, in its follow's language when it has one; a series
+        reuses a complete search of its author in the same language."""
+        languages = tracker_languages(subject.rules.language) if subject.rules.language \
+            else self.languages
         if subject.kind is SubjectKind.SERIES:
             for author in subject.authors[:1]:
-                cached = self._found.get(("author", author.casefold()))
+                cached = self._found.get(("author", author.casefold(), languages))
                 if cached is not None and cached[1]:
                     return cached[0]
-            return self.search("series", subject.name)
-        return self.search("author", subject.name)
+            return self.search("series", subject.name, languages)
+        return self.search("author", subject.name, languages)
 
-    def search(self, field_name: str, text: str) -> list[Release]:
+    def search(self, field_name: str, text: str,
+               languages: tuple[int, ...] | None = None) -> list[Release]:
         """Every page of one search (at most MAX_PAGES); raises BudgetSpent before the
         first page when nothing is left, and TrackerError when the tracker fails."""
-        key = (field_name, text.casefold())
+        languages = self.languages if languages is None else languages
+        key = (field_name, text.casefold(), languages)
         if key in self._found:
             return self._found[key][0]
         releases: list[Release] = []
@@ -95,7 +100,7 @@ class TrackerShelf:
                 break  # keep what was found: a partial list still shows real uploads
             self.budget.take()
             query = SearchQuery(text=text, fields=(field_name,), per_page=PER_PAGE,
-                                start=page * PER_PAGE, language_ids=self.languages)
+                                start=page * PER_PAGE, language_ids=languages)
             found = self.tracker.search(query)
             releases += found
             if len(found) < PER_PAGE:
