@@ -288,26 +288,38 @@ class Settings(BaseSettings):
 
     # Completion and discovery (R7, R18, R19)
     follow_library_by_default: Literal["none", "series", "all"] = Field(
-        "series", description="what is followed without being asked: series (every series "
-        "with a book in the library), all (series and authors) or none; a follow you set "
-        "yourself always wins")
+        "all", description="what is followed without being asked: all (every series with a "
+        "book in the library, for every missing book, and every author, for their new books), "
+        "series (series only) or none; a follow you set yourself always wins")
     completion_language: str = Field(
         "english", max_length=30, description="language of the books completion and "
-        "discovery look for, e.g. english (or eng, en); empty = any language")
+        "discovery look for, e.g. english (or eng, en); empty = any language; a follow can "
+        "name its own")
     allow_omnibus: bool = Field(
-        False, description="true to count omnibus editions and box sets as gaps and finds; "
-        "false leaves them out (an owned omnibus still counts for the books it holds)")
+        False, description="true to count omnibus editions and box sets: an owned omnibus "
+        "then holds the books it contains, and one is wanted when its books are not listed "
+        "one by one; false leaves them out and an owned omnibus holds none of its books")
+    allow_dramatized: bool = Field(
+        False, description="true to let a dramatized (full-cast) edition stand for the "
+        "narrated book, as a gap and as a copy in the library; false keeps them apart: "
+        "dramatized editions are left out and one in the library does not fill the gap")
     tracker_requests_per_weekly_run: int = Field(
         100, ge=0, le=2000, description="tracker searches one run of completion or "
         "category_sync may send, 0-2000; followed series and authors not reached wait for "
         "the next run, least recently checked first")
-    discovery_policy: Literal["followed", "all", "record"] = Field(
-        "followed", description="what becomes wanted by itself: followed (gaps on the tracker "
-        "and new releases by followed authors or series), all (also every new release in a "
-        "followed category) or record (nothing; gaps and finds are only listed)")
+    discovery_policy: Literal["followed", "free", "narrator", "all", "record"] = Field(
+        "followed", description="which new releases in followed categories become wanted by "
+        "themselves, besides those by followed authors or in followed series: followed "
+        "(no others), free (those that cost no ratio), narrator (those read by a narrator "
+        "you like), all (every one), or record (nothing at all: gaps and finds are only "
+        "listed)")
+    liked_narrators: str = Field(
+        "", max_length=2000, description="narrators you like, comma-separated, for "
+        "DISCOVERY_POLICY=narrator, e.g. Tom O'Hanlon, Jim Dale; empty = the narrators of "
+        "the books in your library")
     top10_discovery: bool = Field(
-        True, description="true to want the top-10 books of Fantasy (41) and Science Fiction "
-        "(47) at each category_sync run")
+        True, description="true to want the ten most snatched new releases of Fantasy (41) "
+        "and Science Fiction (47) of each category_sync window")
 
     # Retention (R1)
     retention_days: int = Field(30, ge=1, le=3650, description="days of history to keep, >= 1")

@@ -65,7 +65,10 @@ class Policies:
                 follow_library_by_default=settings.follow_library_by_default,
                 completion_language=settings.completion_language.strip() or None,
                 allow_omnibus=settings.allow_omnibus,
+                allow_dramatized=settings.allow_dramatized,
                 tracker_requests_per_weekly_run=settings.tracker_requests_per_weekly_run,
                 discovery_policy=settings.discovery_policy,
-                top10_discovery=settings.top10_discovery),
+                top10_discovery=settings.top10_discovery,
+                liked_narrators=tuple(n.strip() for n in settings.liked_narrators.split(",")
+                                      if n.strip())),
         )

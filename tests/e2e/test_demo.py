@@ -1,6 +1,7 @@
 """Demo mode as a newcomer meets it (issue 5, part 7): `mamcrawler serve` with no tracker
 configured starts a local swarm around the tracker simulator, and books arrive in the demo
-library without anyone doing anything. Stopping the service leaves no process behind."""
+library without anyone doing anything, among them the rest of a series `completion` found
+(issue 11). Stopping the service leaves no process behind."""
 
 from __future__ import annotations
 
@@ -93,6 +94,19 @@ def test_books_arrive_in_the_demo_library_and_nothing_is_left_running(leftovers,
         assert folder.is_dir() and folder.is_relative_to(library), folder
         assert any(f.suffix in (".mp3", ".m4b") for f in folder.iterdir())
     assert all(d["integrity_state"] == "passed" for d in downloads)
+
+    # The library started with book 1 of a series; completion found the books after it on
+    # the tracker and they arrived through the wanted list like any other.
+    def completed():
+        found = api(service, "/api/wanted", source="series")["items"]
+        return found if found and all(w["status"] == "done" for w in found) else None
+
+    found = wait_for(completed, ARRIVAL_DEADLINE_S, "the books completion found")
+    assert {(w["title"], w["position"], w["source"]) for w in found} == {
+        ("The Bellwright's Tide", "2", "series:The Kessick Lanterns"),
+        ("The Tinker's Eclipse", "3", "series:The Kessick Lanterns")}
+    titles = {b["title"] for b in api(service, "/api/books")["items"]}
+    assert {"The Lamplighter's Oath", "The Bellwright's Tide", "The Tinker's Eclipse"} <= titles
     log = service.log()
     assert "DEMO" in log and "SIMULATOR" in log and "not MyAnonamouse" in log
 

@@ -149,19 +149,25 @@ def test_without_a_session_the_check_is_not_configured(runtime):
     assert result.outcome == "not_configured" and "MAM_ID" in result.summary
 
 
-def test_vip_pending_release_that_turned_free_becomes_wanted(tracked, tracker_sim):
+def test_vip_pending_release_that_turned_free_goes_back_to_acquisition(tracked, tracker_sim):
     tracker_sim.control.account(class_name="VIP", vip_days=60, points=5_000)
     entry = tracker_sim.control.post("catalogue", title="The Quiet Lighthouse",
                                      authors=["Ada Marlow"], vip=True, free=False)
     rt = tracked()
+    searched = datetime.now(UTC)
     with session_scope(rt.sessions) as s:
+        book = WantedBook(title="The Quiet Lighthouse", author="Ada Marlow",
+                          dedupe_key="quiet lighthouse|ada marlow", last_searched_at=searched)
+        s.add(book)
+        s.flush()
         s.add(VipPending(release_id=str(entry["id"]), title="The Quiet Lighthouse",
-                         author="Ada Marlow", reason="was paid"))
+                         author="Ada Marlow", reason="was paid", wanted_id=book.id))
     result = check(rt)
-    assert "1 VIP-pending now wanted" in result.summary
+    assert "1 VIP-pending handed to acquisition" in result.summary
     with session_scope(rt.sessions) as s:
         [wanted] = s.scalars(select(WantedBook)).all()
-        assert (wanted.title, wanted.source) == ("The Quiet Lighthouse", "vip_pending")
+        assert (wanted.status, wanted.last_searched_at) == ("wanted", None)  # due at once
+        assert wanted.note.startswith("VIP-pending: turned free: VIP-free")
         assert s.scalars(select(VipPending)).one().status == "wanted"
 
 

@@ -50,28 +50,35 @@ def wanted(sessions):
 
 def test_new_releases_of_followed_authors_and_the_top10_are_wanted(tracker_sim, mam, sessions,
                                                                     uploads):
+    post = tracker_sim.control.post
+    for n in range(12):  # new Science Fiction, snatched 0, 10, ... 110 times
+        post("catalogue", title=f"Nova {n}", authors=[f"Writer {n}"], category=47,
+             times_completed=n * 10)
     with session_scope(sessions) as session:
         follows.set_follow(session, SubjectKind.AUTHOR, True, name="Mara Quill")
     now = datetime.now(UTC) + timedelta(minutes=1)
     report = discovery.run(mam, sessions, CompletionPolicy(), now)
 
     requests = tracker_sim.control.state()["requests"][SEARCH]
-    assert report.tracker_requests == requests == 3  # new releases + two top-10 lists
-    assert report.new_releases == 2 and 10 < report.top10 <= 20  # some editions repeat
+    assert report.tracker_requests == requests == 1  # one walk over the window
+    assert report.new_releases == 14 and report.top10 == 2 + 10
     found = wanted(sessions)
-    assert found["The Fifth Ember"] == ("category", "wanted")
-    assert "Stranger Tides" not in found and "Quill in Love" not in found
-    top10 = [t for t, (source, _) in found.items() if source == "top10"]
-    assert len(top10) == report.actions["want"] - 1
-    assert "Der gläserne Turm" not in found  # German, left out by the language filter
+    assert found["The Fifth Ember"] == ("category:Fantasy", "wanted")
+    assert found["Stranger Tides"] == ("top10:Fantasy", "wanted")  # new, the top of few
+    assert "Quill in Love" not in found  # Romance is not followed
+    novas = {t for t, (source, _) in found.items() if source == "top10:Science Fiction"}
+    assert novas == {f"Nova {n}" for n in range(2, 12)}  # the ten most snatched
+    assert "Der gläserne Turm" not in found and "Die fünfte Glut" not in found  # German
     with session_scope(sessions) as session:
         fifth = session.scalar(select(MissingBook).where(MissingBook.title == "The Fifth Ember"))
         assert (fifth.found_in, fifth.category_id, fifth.reason) == (
             "category", 41, "new by followed author Mara Quill")
+        top = session.scalar(select(WantedBook).where(WantedBook.title == "Nova 11"))
+        assert top.priority == -400 and top.note.startswith("top-10 new release of")
 
     again = discovery.run(mam, sessions, CompletionPolicy(), now + timedelta(days=7))
-    assert again.new_releases == 0 and again.tracker_requests == 3
-    assert wanted(sessions) == found  # merged, nothing twice
+    assert again.new_releases == 0 and again.top10 == 0 and again.tracker_requests == 1
+    assert wanted(sessions) == found  # nothing new, nothing twice
 
 
 def test_record_policy_and_top10_switch(tracker_sim, mam, sessions, uploads, request):
@@ -86,6 +93,7 @@ def test_record_policy_and_top10_switch(tracker_sim, mam, sessions, uploads, req
     policy = CompletionPolicy(discovery_policy="record", top10_discovery=False)
     report = discovery.run(mam, sessions, policy, datetime.now(UTC) + timedelta(minutes=1))
     assert report.tracker_requests == 1 and report.new_releases == 0  # 41 not followed now
+    assert report.top10 == 0
     assert wanted(sessions) == {}
 
     with session_scope(sessions) as session:

@@ -17,6 +17,7 @@ from mamcrawler.domain.bibliography import SubjectKind
 from mamcrawler.domain.completion import CompletionPolicy
 from mamcrawler.services import completion, completion_commands, follows
 from mamcrawler.services.library import create_book
+from mamcrawler.services.wanted import rekey
 from mamcrawler.store.db import make_engine, make_session_factory, session_scope
 from mamcrawler.store.models import Author, MissingBook, Series, WantedBook
 
@@ -103,11 +104,13 @@ def test_gaps_on_the_tracker_become_wanted_and_audible_only_ones_are_recorded(
     ports = completion.CompletionPorts(mam, catalog)
     report = completion.run(ports, sessions, CompletionPolicy(), NOW)
 
-    assert report.follows_changed == 1  # the series; authors are not followed by default
-    assert (report.checked, report.tracker_requests, searches(tracker_sim)) == (1, 1, 1)
-    assert wanted(sessions) == {"The Ash Throne": ("wanted", "series", "2"),
-                                "The Cinder Court": ("wanted", "series", "3"),
-                                "The Smoke Kingdom": ("wanted", "series", "4")}
+    # The series and its author; the author for new books only, so nothing of hers yet.
+    assert report.follows_changed == 2
+    assert (report.checked, report.tracker_requests, searches(tracker_sim)) == (2, 1, 1)
+    source = f"series:{EMBER}"
+    assert wanted(sessions) == {"The Ash Throne": ("wanted", source, "2"),
+                                "The Cinder Court": ("wanted", source, "3"),
+                                "The Smoke Kingdom": ("wanted", source, "4")}
     gaps = missing(sessions)
     assert gaps["The Ash Throne"] == ("missing", "tracker+audible", True)
     assert gaps["The Glass Crown"] == ("missing", "audible", False)
@@ -118,8 +121,13 @@ def test_gaps_on_the_tracker_become_wanted_and_audible_only_ones_are_recorded(
             (True, "default", 5)
         assert series.completion_checked_at == NOW
         assert "5 books (1 owned, 3 want, 1 record, 0 declined)" in series.completion_note
-    assert catalog.asked[0]["keywords"] == EMBER and catalog.asked[0]["author"] == "Mara Quill"
-    assert "response_groups" in catalog.asked[0]
+    by_series = next(a for a in catalog.asked if "keywords" in a)
+    assert by_series["keywords"] == EMBER and by_series["author"] == "Mara Quill"
+    assert "response_groups" in by_series
+    with session_scope(sessions) as session:
+        quill = session.scalar(select(Author).where(Author.name == "Mara Quill"))
+        assert (quill.followed, quill.follow_scope, quill.followed_at) == (True, "new", NOW)
+        assert "4 listings left out" in quill.completion_note  # all before the follow
     assert "3 want" in report.summary() and "1 of 100 tracker requests" in report.summary()
 
 
@@ -157,16 +165,20 @@ def test_the_request_budget_defers_the_rest_least_recently_checked_first(
         follows.set_follow(session, SubjectKind.AUTHOR, True, name="harriet lyle")
         follows.set_follow(session, SubjectKind.AUTHOR, True, name="Priya Venkataraman")
     ports = completion.CompletionPorts(mam, None)
-    policy = CompletionPolicy(tracker_requests_per_weekly_run=2)
+    policy = CompletionPolicy(tracker_requests_per_weekly_run=2, follow_library_by_default="series")
 
     first = completion.run(ports, sessions, policy, NOW)
     # Authors first: Harriet Lyle, Priya Venkataraman; her series reuses her search.
     assert (first.due, first.checked, first.tracker_requests) == (4, 3, 2)
     assert first.waiting == 1 and "TRACKER_REQUESTS_PER_WEEKLY_RUN" in first.summary()
     assert searches(tracker_sim) == 2
-    assert {t for t, (_, source, _) in wanted(sessions).items() if source == "author"} == {
-        "The Lighthouse Murders", "Poison & Pudding", "Deep Lattice", "Lattice Drift",
-        "Lattice Fall"}
+    sources = {t: source for t, (_, source, _) in wanted(sessions).items()}
+    assert sources == {  # found by her author first, then in the series: the series names it
+        "The Lighthouse Murders": "series:A Maud Pennyworth Mystery",
+        "Poison & Pudding": "series:A Maud Pennyworth Mystery",
+        "Deep Lattice": "author:Priya Venkataraman",
+        "Lattice Drift": "author:Priya Venkataraman",
+        "Lattice Fall": "author:Priya Venkataraman"}
 
     second = completion.run(ports, sessions, policy, NOW + timedelta(days=7))
     assert second.checked >= 1 and searches(tracker_sim) == 4
@@ -182,5 +194,39 @@ def test_a_failing_tracker_ends_the_run_without_judging_anything(tracker_sim, ma
     tracker_sim.control.fail(500, count=5, path=SEARCH)
     report = completion.run(completion.CompletionPorts(mam, None), sessions,
                             CompletionPolicy(), NOW)
-    assert report.checked == 0 and report.waiting == 1 and "tracker:" in report.stopped
+    assert report.checked == 0 and report.waiting == 2 and "tracker:" in report.stopped
     assert missing(sessions) == {} and wanted(sessions) == {}
+
+
+def test_a_renamed_wanted_entry_is_kept_and_a_deleted_one_is_not_wanted_again(
+        tracker_sim, mam, sessions):
+    own(sessions, "The Ember Crown", "Mara Quill", EMBER, "1")
+    ports = completion.CompletionPorts(mam, None)
+    completion.run(ports, sessions, CompletionPolicy(), NOW)
+    with session_scope(sessions) as session:
+        ash = session.scalar(select(WantedBook).where(WantedBook.title == "The Ash Throne"))
+        ash.title = "Ash Throne (renamed by the person)"
+        rekey(ash)
+        session.delete(session.scalar(select(WantedBook).where(
+            WantedBook.title == "The Cinder Court")))
+    completion.run(ports, sessions, CompletionPolicy(), NOW + timedelta(days=7))
+    titles = set(wanted(sessions))
+    assert titles == {"Ash Throne (renamed by the person)", "The Smoke Kingdom"}
+    gaps = missing(sessions)
+    assert gaps["The Cinder Court"][0] == "declined"
+    with session_scope(sessions) as session:
+        cinder = session.scalar(select(MissingBook).where(MissingBook.title ==
+                                                          "The Cinder Court"))
+        assert cinder.reason.endswith("you removed it from the wanted list; want it by hand "
+                                      "to change that")
+
+
+def test_a_follow_in_another_language_searches_and_keeps_that_language(tracker_sim, mam,
+                                                                      sessions):
+    with session_scope(sessions) as session:
+        follows.set_follow(session, SubjectKind.AUTHOR, True, name="Klara Vogt",
+                           choice=follows.FollowChoice(language="german"))
+    report = completion.run(completion.CompletionPorts(mam, None), sessions,
+                            CompletionPolicy(), NOW)
+    assert report.tracker_requests == 1
+    assert wanted(sessions) == {"Der gläserne Turm": ("wanted", "author:Klara Vogt", None)}

@@ -36,8 +36,10 @@ def test_follows_set_through_the_api_are_the_persons(api):
     assert patched.json()["data"]["follow_set_by"] == "person"
     body = {"kind": "author", "name": "Mara Quill"}
     followed = api.post("/api/completion/follow", json=body).json()["data"]
-    assert followed | {"id": 0} == {"kind": "author", "id": 0, "name": "Mara Quill",
-                                    "followed": True, "created": True}
+    assert followed | {"id": 0, "followed_at": None} == {
+        "kind": "author", "id": 0, "name": "Mara Quill", "followed": True, "created": True,
+        "scope": "all", "followed_at": None, "language": None, "audiobook_only": True,
+        "unabridged_only": True}
     again = api.post("/api/completion/follow", json=body | {"name": "mara quill"})
     assert again.json()["data"]["created"] is False
     unknown = api.post("/api/completion/follow",
@@ -97,19 +99,58 @@ def test_the_completion_job_runs_against_the_tracker(make_settings, db_url, trac
                          tracker=TrackerEndpoint(tracker_sim.base_url, tracker_sim.mam_id, 0.5))
         result = run_job(ctx, "completion", trigger="manual")
         assert result.outcome == "success", result.error
-        assert result.summary.startswith("1 of 1 followed series and authors checked "
+        # J. R. Okafor (new books only: none) and his series, from one search
+        assert result.summary.startswith("2 of 2 followed series and authors checked "
                                          "(1 owned, 1 want, 0 record, 0 declined); 1 of 5 "
                                          "tracker requests")
         assert "audible:" in result.summary
         assert tracker_sim.control.state()["requests"][SEARCH] == 1
         sync = run_job(ctx, "category_sync", trigger="manual")
-        assert sync.outcome == "success" and "3 of 5 tracker requests" in sync.summary
+        assert sync.outcome == "success" and "1 of 5 tracker requests" in sync.summary
         with session_scope(rt.sessions) as session:
             assert session.scalar(select(Series.followed)) is True
             assert {w.title for w in session.scalars(select(WantedBook).where(
-                WantedBook.source == "series"))} == {"Starwake: Meridian"}
+                WantedBook.source == "series:Starwake"))} == {"Starwake: Meridian"}
             assert session.scalar(select(TaskRun.outcome).where(
                 TaskRun.job_name == "completion")) == "success"
         ctx.clients.close()
     finally:
         rt.close()
+
+
+def test_a_follow_carries_its_policy_and_a_series_shows_its_completion(api, runtime):
+    body = {"kind": "author", "name": "Klara Vogt", "scope": "new", "language": "german",
+            "unabridged_only": False}
+    followed = api.post("/api/completion/follow", json=body).json()["data"]
+    assert (followed["scope"], followed["language"], followed["audiobook_only"],
+            followed["unabridged_only"]) == ("new", "german", True, False)
+    assert followed["followed_at"] is not None
+    refused = api.post("/api/completion/follow", json={"kind": "series", "name": "Neon Hex",
+                                                       "scope": "new"})
+    assert refused.status_code == 422 and "every missing position" in refused.json()["error"]
+
+    with session_scope(runtime.sessions) as session:
+        create_book(session, {"title": "The Ember Crown", "authors": ["Mara Quill"],
+                              "narrators": [], "series": [{"name": "The Ember Crown Cycle",
+                                                           "position": "1"}]})
+        series_id = session.scalar(select(Series.id))
+    for title, position, action in (("The Ash Throne", "2", GapAction.WANT),
+                                    ("The Cinder Court", "3", GapAction.RECORD),
+                                    ("The Smoke Kingdom", "4", GapAction.DECLINED)):
+        find = completion_store.Find(
+            key=f"{title.lower()[4:]}|mara quill", title=title, author="Mara Quill",
+            action=action, reason=f"{action} gap", found_in="series", sources=("tracker",),
+            position=position, series_id=series_id, found_name="The Ember Crown Cycle")
+        with session_scope(runtime.sessions) as session:
+            completion_store.record_find(session, find, NOW)
+    view = api.get(f"/api/completion/series/{series_id}").json()["data"]
+    assert [(e["title"], e["position"]) for e in view["have"]] == [("The Ember Crown", "1")]
+    assert [e["title"] for e in view["wanted"]] == ["The Ash Throne"]
+    assert view["wanted"][0]["wanted_status"] == "wanted"
+    assert [e["title"] for e in view["missing"]] == ["The Cinder Court"]
+    assert [e["title"] for e in view["declined"]] == ["The Smoke Kingdom"]
+    assert view["follow"]["name"] == "The Ember Crown Cycle"
+    assert api.get("/api/completion/authors/9999").status_code == 404
+    by_kind = api.get("/api/wanted", params={"source": "series"}).json()["data"]
+    assert [w["source"] for w in by_kind["items"]] == ["series:The Ember Crown Cycle"]
+    assert by_kind["items"][0]["priority"] == -102

@@ -16,6 +16,7 @@ import pytest
 from mamcrawler.config import Settings, parse_schedule
 from mamcrawler.demo import catalogue, state, world
 from mamcrawler.demo.processes import QbitProcess, wait_until
+from mamcrawler.domain.naming import library_relpath
 
 
 def test_demo_settings_reach_nothing_beyond_this_machine(tmp_path):
@@ -44,6 +45,26 @@ def test_the_catalogue_gives_the_choice_something_to_explain():
     assert any(e.vip for b in books for e in b.editions)
     assert any(all(not (e.free or e.vip) for e in b.editions) for b in books)
     assert any(not b.wanted for b in books) and sum(b.series is not None for b in books) >= 2
+
+
+def test_the_library_starts_with_part_of_a_series_completion_has_the_rest_to_find(tmp_path):
+    [held] = [b for b in catalogue.CATALOGUE if b.in_library]
+    rest = [b for b in catalogue.CATALOGUE if b.series == held.series and b is not held]
+    assert held.series and rest and not any(b.wanted or b.in_library for b in rest)
+    assert catalogue.spare().series is None and not catalogue.spare().wanted
+    source = tmp_path / "catalogue" / held.folder_name(held.editions[0])
+    source.mkdir(parents=True)
+    (source / "book.m4b").write_bytes(b"first")
+    relpath = library_relpath(held.author, held.series, held.position, held.title,
+                              held.narrator)
+    folder = catalogue.place_in_library(held, tmp_path / "catalogue", tmp_path / "library",
+                                        relpath)
+    assert folder == (tmp_path / "library" / "Marisol Quayle" / "The Kessick Lanterns"
+                      / "Book 1 - The Lamplighter's Oath {Wendell Ashdown}")
+    (source / "book.m4b").write_bytes(b"second")
+    assert catalogue.place_in_library(held, tmp_path / "catalogue", tmp_path / "library",
+                                      relpath) == folder
+    assert (folder / "book.m4b").read_bytes() == b"first"  # placed once, kept after
 
 
 def _sleeper(*args: str) -> subprocess.Popen:

@@ -2,14 +2,16 @@
 
 Chosen so the release choice has something to explain: a free edition taken over a
 better-seeded paid one, a VIP-freeleech edition, a paid-only book the ratio can afford,
-and one book left off the wanted list for the newcomer to ask for.
+and one book left off the wanted list for the newcomer to ask for. The demo library starts
+with the first book of a series; `completion` finds the two after it on the tracker and
+they arrive like any wanted book.
 """
 
 from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .books import make_audio, make_book
 
@@ -35,6 +37,7 @@ class DemoBook:
     series: str | None = None
     position: str | None = None
     wanted: bool = True  # put on the wanted list when the demo starts
+    in_library: bool = False  # in the demo library from the start (a copy of its edition)
 
     def folder_name(self, edition: Edition) -> str:
         kind = "free" if edition.free else "vip-free" if edition.vip else "paid"
@@ -43,15 +46,23 @@ class DemoBook:
 
 CATALOGUE: tuple[DemoBook, ...] = (
     DemoBook("The Lamplighter's Oath", SERIES_AUTHOR, "Wendell Ashdown", series=SERIES,
-             position="1", editions=(Edition("mp3", free=True, seeders=3),
-                                     Edition("m4b", seeders=60))),
+             position="1", editions=(Edition("m4b", seeders=40),), wanted=False,
+             in_library=True),
     DemoBook("The Bellwright's Tide", SERIES_AUTHOR, "Wendell Ashdown", series=SERIES,
-             position="2", editions=(Edition("m4b", vip=True, seeders=12),)),
+             position="2", editions=(Edition("m4b", vip=True, seeders=12),), wanted=False),
+    DemoBook("The Tinker's Eclipse", SERIES_AUTHOR, "Wendell Ashdown", series=SERIES,
+             position="3", editions=(Edition("mp3", free=True, seeders=3),
+                                     Edition("m4b", seeders=60)), wanted=False),
     DemoBook("Clockwork Orchard", "Edda Sorensen", "Piet Varga",
              editions=(Edition("m4b", seeders=25, seconds=45),)),
-    DemoBook("The Tinker's Eclipse", SERIES_AUTHOR, "Wendell Ashdown", series=SERIES,
-             position="3", editions=(Edition("mp3", free=True, seeders=8),), wanted=False),
+    DemoBook("The Saltmarsh Ledger", "Edda Sorensen", "Piet Varga",
+             editions=(Edition("mp3", free=True, seeders=8, seconds=30),), wanted=False),
 )
+
+
+def spare() -> DemoBook:
+    """The book the newcomer is invited to ask for: in no series, wanted by nobody."""
+    return next(b for b in CATALOGUE if not (b.wanted or b.in_library or b.series))
 
 
 @dataclass(frozen=True)
@@ -88,3 +99,18 @@ def _write_edition(book: DemoBook, edition: Edition, folder: Path) -> None:
         make_book(partial, chapters=chapters, seconds_each=edition.seconds / chapters,
                   fmt=edition.fmt, tags=tags)
     partial.rename(folder)
+
+
+def place_in_library(book: DemoBook, catalogue_dir: Path, library_dir: Path,
+                     relpath: PurePosixPath) -> Path:
+    """Copy the book's first edition into the library at `relpath` (once); returns the
+    book's folder."""
+    folder = library_dir / relpath
+    if folder.is_dir():
+        return folder
+    source = catalogue_dir / book.folder_name(book.editions[0])
+    partial = folder.with_name(f".partial-{folder.name}")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(source, partial)
+    partial.rename(folder)
+    return folder

@@ -24,12 +24,16 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from mamcrawler.config import Settings
+from mamcrawler.domain.naming import library_relpath
 from mamcrawler.domain.torrents import TorrentState
+from mamcrawler.services.library import create_book
 from mamcrawler.services.tracker import TrackerEndpoint
 from mamcrawler.services.wanted import add_wanted
 from mamcrawler.store.db import session_scope
+from mamcrawler.store.models import Book
 
 from . import catalogue, serve_simulator, state
 from .processes import LOOPBACK, OpenTracker, QbitProcess, wait_until
@@ -193,12 +197,16 @@ class DemoWorld:
         raise DemoStopped("the demo was stopped while starting")
 
     def welcome(self, sessions: sessionmaker[Session], scheduler: JobScheduler) -> None:
-        """Put the demo's books on the wanted list and search them at once."""
+        """Put the first book of a series in the demo library, the demo's wanted books on
+        the wanted list, and run completion (which finds the rest of the series) and
+        acquisition at once."""
         if not self.full:
             return
         pending = []
         with session_scope(sessions) as session:
             for book in catalogue.CATALOGUE:
+                if book.in_library:
+                    self._place(session, book)
                 if book.wanted:
                     entry, _ = add_wanted(session, {
                         "title": book.title, "author": book.author, "series": book.series,
@@ -206,8 +214,26 @@ class DemoWorld:
                         "source": "manual", "note": "put on the wanted list by the demo"})
                     if entry.status != "done":
                         pending.append(book.title)
+        scheduler.trigger("completion", trigger="demo")
         scheduler.trigger("acquisition", trigger="demo")
         self._log_banner(pending)
+
+    def _place(self, session: Session, book: catalogue.DemoBook) -> None:
+        """The library holds `book` from the start: its files and its record."""
+        library = Path(self.settings_update["library_dir"])
+        relpath = library_relpath(book.author, book.series, book.position, book.title,
+                                  book.narrator)
+        catalogue.place_in_library(book, self.root / "catalogue", library, relpath)
+        if session.scalar(select(Book.id).where(Book.title == book.title)) is not None:
+            return
+        create_book(session, {
+            "title": book.title, "authors": [book.author], "narrators": [book.narrator],
+            "series": [{"name": book.series, "position": book.position}],
+            "library_path": str(library / relpath), "format": book.editions[0].fmt,
+            "duration_seconds": book.editions[0].seconds})
+        log.info("DEMO: the library holds %s, book %s of %s; completion looks for the rest "
+                 "of the series (mamcrawler completion --series \"%s\")", book.title,
+                 book.position, book.series, book.series)
 
     def _log_banner(self, pending: list[str]) -> None:
         library = self.settings_update["library_dir"]
@@ -218,14 +244,15 @@ class DemoWorld:
             self.ports["opentracker"], self.ports["seeding qBittorrent"], LOOPBACK,
             self.ports["demo qBittorrent"])
         if pending:
-            log.info("DEMO: %d books are on the wanted list (%s); they are searched now and "
+            log.info("DEMO: %d books are on the wanted list (%s) and completion is looking "
+                     "for the rest of the series in the library; they are searched now and "
                      "should be in %s within about two minutes. Follow them at /api/downloads "
                      "and /api/books.", len(pending), ", ".join(pending), library)
         else:
             log.info("DEMO: the demo's books arrived in %s on an earlier start; to watch them "
                      "arrive again, stop the service and delete %s and the demo database.",
                      library, self.root)
-        spare = next(book for book in catalogue.CATALOGUE if not book.wanted)
+        spare = catalogue.spare()
         log.info("DEMO: ask for one more book: mamcrawler want \"%s\" --author \"%s\"",
                  spare.title, spare.author)
 

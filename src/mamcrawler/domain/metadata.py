@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from mamcrawler.domain.records import SeriesRef
@@ -77,6 +78,7 @@ class SourceRecord:
     cover_url: str | None = None
     genres: tuple[str, ...] = ()
     abridged: bool | None = None
+    release_date: date | None = None  # of this edition, when the source gives the day
 
     def known_fields(self) -> dict[str, object]:
         """The facts this record states: every field set to a non-empty value, without
@@ -87,6 +89,16 @@ class SourceRecord:
             if spec.name not in _IDENTITY and value not in (None, "", ()):
                 facts[spec.name] = value
         return facts
+
+
+def date_of(raw: object) -> date | None:
+    """The day in "2024-05-01", "2024-05-01T00:00:00.000Z" and the like; None otherwise."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        return date.fromisoformat(raw.strip()[:10])
+    except ValueError:
+        return None
 
 
 def series_position(raw: object) -> str | None:

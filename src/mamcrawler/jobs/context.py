@@ -29,6 +29,8 @@ class JobContext:
     progress: Progress = _no_progress
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     policies: Policies = None  # type: ignore[assignment]  # built from settings when not given
+    # What a command asks of one run (e.g. completion of one series): {"completion.only": …}
+    options: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.policies is None:

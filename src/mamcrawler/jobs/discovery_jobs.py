@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from mamcrawler.adapters.metadata import AudnexusSource, HttpOptions
 from mamcrawler.adapters.metadata.catalog import AudibleCatalog
+from mamcrawler.adapters.metadata.hardcover import HardcoverSource
+from mamcrawler.adapters.metadata.hardcover_catalog import HardcoverCatalog
 from mamcrawler.services import completion, discovery
 
 from .account_jobs import tracker_client
 from .context import JobContext
 
 CATALOG_CLIENT = "audible.catalog"
+HARDCOVER_CLIENT = "hardcover.catalog"
+ONLY = "completion.only"  # ctx.options key: [(SubjectKind, name), …] to check just those
 
 
 def audible_catalog(ctx: JobContext) -> AudibleCatalog | None:
@@ -29,10 +33,28 @@ def audible_catalog(ctx: JobContext) -> AudibleCatalog | None:
     return ctx.clients.get(CATALOG_CLIENT, build)
 
 
+def hardcover_catalog(ctx: JobContext) -> HardcoverCatalog | None:
+    """Hardcover's series and author lists, with HARDCOVER_TOKEN; None without one and in
+    demo mode."""
+    settings = ctx.settings
+    token = settings.hardcover_token.get_secret_value() if settings.hardcover_token else ""
+    if settings.is_demo or not token.strip():
+        return None
+
+    def build() -> HardcoverCatalog:
+        options = HttpOptions(timeout_s=settings.metadata_timeout_s)
+        return HardcoverCatalog(HardcoverSource(token, settings.hardcover_url,
+                                                options=options))
+
+    return ctx.clients.get(HARDCOVER_CLIENT, build)
+
+
 def completion_job(ctx: JobContext) -> str:
-    ports = completion.CompletionPorts(tracker=tracker_client(ctx), catalog=audible_catalog(ctx))
+    ports = completion.CompletionPorts(tracker=tracker_client(ctx), catalog=audible_catalog(ctx),
+                                       hardcover=hardcover_catalog(ctx))
+    only = ctx.options.get(ONLY) or ()
     report = completion.run(ports, ctx.sessions, ctx.policies.completion, ctx.clock(),
-                            ctx.progress)
+                            ctx.progress, only=only)  # type: ignore[arg-type]
     return report.summary()
 
 

@@ -11,18 +11,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mamcrawler.adapters.mam import MamClient, SearchQuery, TrackerError
-from mamcrawler.domain import ratio_guard, vip_keeper
+from mamcrawler.domain import ratio_guard, vip_keeper, vip_pending
 from mamcrawler.domain.freeness import AccountView, SiteEvent, freeness
-from mamcrawler.domain.ratio_guard import GuardPolicy
+from mamcrawler.domain.ratio_guard import GuardPolicy, upload_buffer_bytes
 from mamcrawler.domain.records import AccountStats
+from mamcrawler.domain.states import WantedStatus
+from mamcrawler.domain.vip_pending import PendingAction, PendingStatus
 from mamcrawler.policies import Policies
 from mamcrawler.store.db import session_scope
-from mamcrawler.store.models import VipPending
+from mamcrawler.store.models import VipPending, WantedBook
 
 from . import guard_store, rules
 from .acquisition_inputs import domain_events
 from .vip_purchases import carry_out, last_price_mismatch, record_decision, recorded_vip_buys
-from .wanted import add_wanted
 
 log = logging.getLogger("mamcrawler.account")
 
@@ -35,24 +36,40 @@ def ratio_emergency(session: Session, stats: AccountStats, guard: GuardPolicy,
 
 
 def walk_vip_pending(session: Session, client: MamClient, stats: AccountStats,
-                     events: tuple[SiteEvent, ...], now: datetime) -> int:
-    """Pending releases that turned free now (events by their end, VIP-free by the VIP
-    expiry) become wanted. Returns how many moved."""
+                     events: tuple[SiteEvent, ...], now: datetime,
+                     guard_policy: GuardPolicy | None = None) -> int:
+    """Hand back to acquisition the pending releases that turned free (events by their
+    end, VIP-free by the VIP expiry) or that the ratio now affords: their wanted entry is
+    due at the next acquisition run, which chooses and grabs as always. Books no longer
+    wanted leave the list. Returns how many were handed back."""
+    guard_policy = guard_policy or GuardPolicy()
+    account = AccountView(stats.class_name, stats.vip_until)
+    guard = guard_store.current_guard(session)
+    buffer = upload_buffer_bytes(stats.uploaded_bytes, stats.downloaded_bytes,
+                                 guard_policy.floor)
     moved = 0
-    for item in session.scalars(select(VipPending).where(VipPending.status == "pending")):
-        text = " ".join(filter(None, [item.title, item.author]))
-        try:
-            found = client.search(SearchQuery(text=text, fields=("title", "author")))
-        except TrackerError as exc:
-            log.info("VIP-pending check stopped: %s", exc)
-            break
-        release = next((r for r in found if r.id == item.release_id), None)
-        account = AccountView(stats.class_name, stats.vip_until)
-        if release and freeness(release, account, events, now).free:
-            entry, _ = add_wanted(session, {"title": item.title, "author": item.author,
-                                            "source": "vip_pending"})
-            item.status, item.wanted_id = "wanted", entry.id
-            item.reason = "release turned free"
+    for item in session.scalars(select(VipPending).where(
+            VipPending.status == PendingStatus.PENDING)):
+        entry = session.get(WantedBook, item.wanted_id) if item.wanted_id else None
+        status = entry.status if entry is not None else None
+        release = None
+        if status in vip_pending.ACTIVE_WANTED:
+            try:
+                found = client.search(SearchQuery(text=" ".join(filter(None, [
+                    item.title, item.author])), fields=("title", "author")))
+            except TrackerError as exc:
+                log.info("VIP-pending check stopped: %s", exc)
+                break
+            release = next((r for r in found if r.id == item.release_id), None)
+        free = freeness(release, account, events, now) if release is not None else None
+        verdict = vip_pending.decide(release, free, status, guard, buffer, guard_policy)
+        item.reason = verdict.reason
+        if verdict.action is PendingAction.DROP:
+            item.status = PendingStatus.DROPPED
+        elif verdict.action is PendingAction.WANT_NOW and entry is not None:
+            item.status = PendingStatus.WANTED
+            entry.status, entry.last_searched_at = WantedStatus.WANTED, None
+            entry.note = f"VIP-pending: {verdict.reason}"
             moved += 1
     return moved
 
@@ -81,11 +98,12 @@ def account_check(client: MamClient, sessions: sessionmaker[Session], policies: 
         if run.account_after is not None:  # so the status pages show the purchase
             guard_store.record_snapshot(session, latest, done_at, upload_rate_bps=None)
         snapshot = rules.refresh(session, latest, events, now)
-        moved = walk_vip_pending(session, client, latest, domain_events(events), now)
+        moved = walk_vip_pending(session, client, latest, domain_events(events), now,
+                                 policies.guard)
     bought_now = ", ".join(f"{p.action.kind} {p.outcome}" for p in run.records) or "no purchase"
     return (f"ratio {ratio_guard.ratio_text(latest.ratio)}, {latest.bonus_points:,.0f} points, "
             f"class {latest.class_name}; VIP keeper: {decision.reason} ({bought_now}); "
-            f"rules v{snapshot.version}; {moved} VIP-pending now wanted")
+            f"rules v{snapshot.version}; {moved} VIP-pending handed to acquisition")
 
 
 def _after(clock: Callable[[], datetime], earlier: datetime) -> datetime:

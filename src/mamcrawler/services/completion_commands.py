@@ -9,15 +9,16 @@ hand reopens it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamcrawler.domain.completion import GapStatus
 from mamcrawler.domain.states import WantedStatus, move_wanted
-from mamcrawler.store.models import MissingBook, Series, WantedBook
+from mamcrawler.store.models import Author, CategorySetting, MissingBook, Series, WantedBook
 
-from .completion_store import PRIORITY
+from .completion_store import BASE_PRIORITY, priority_for, source_of
 from .wanted import add_wanted
 
 CANCELLABLE = frozenset({WantedStatus.WANTED, WantedStatus.SEARCHING,
@@ -62,14 +63,32 @@ def decline(session: Session, missing_id: int) -> MissingCommandResult:
 def want(session: Session, missing_id: int) -> MissingCommandResult:
     """The person wants this book (declined or only recorded): it joins the wanted list."""
     row = _load(session, missing_id)
+    known = row.found_in in BASE_PRIORITY
     fields = {"title": row.title, "author": row.author_name, "position": row.position,
-              "asin": row.asin, "source": row.found_in if row.found_in in PRIORITY
-              else "manual", "series": _series_name(session, row)}
+              "asin": row.asin, "narrator": row.narrator,
+              "expected_duration_seconds": row.duration_seconds,
+              "source": source_of(row.found_in, _found_name(session, row)) if known
+              else "manual", "series": _series_name(session, row),
+              "priority": priority_for(row.found_in, row.position) if known else 0}
     entry, created = add_wanted(session, fields, reopen=True)
     row.wanted_id, row.status, row.reason = entry.id, GapStatus.MISSING, "wanted by you"
+    row.wanted_at = row.wanted_at or datetime.now(UTC)
     session.flush()
     verb = "added to" if created else "merged into"
     return _result(row, entry, f"'{row.title}' {verb} the wanted list (#{entry.id})")
+
+
+def _found_name(session: Session, row: MissingBook) -> str | None:
+    """The name of the series, author or category the book was found in."""
+    if row.found_in == "series" and row.series_id:
+        return _series_name(session, row)
+    if row.found_in == "author" and row.author_id:
+        author = session.get(Author, row.author_id)
+        return author.name if author else None
+    if row.category_id:
+        category = session.get(CategorySetting, row.category_id)
+        return category.name if category else None
+    return None
 
 
 def _series_name(session: Session, row: MissingBook) -> str | None:

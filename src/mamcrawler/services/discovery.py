@@ -1,11 +1,14 @@
 """The weekly `category_sync` run (R19, R7): new releases in the followed tracker
 categories, and the top-10 of Fantasy (41) and Science Fiction (47).
 
-New releases: one search over every followed category at once, newest first, page after
-page until the releases seen last run (the newest `added` is kept in app state) or the
-request budget's end; the first run looks back a week. Top-10: one search per category,
-most snatched first. Each release is judged (domain.discovery) and recorded like a gap:
-a missing book found in `category` or `top10`, wanted when the verdict says so.
+New releases: one search over every followed category (and Fantasy and Science Fiction
+for the top-10) at once, newest first, page after page until the releases seen last run
+(the newest `added` is kept in app state) or the request budget's end; the first run
+looks back a week. Top-10: of the new releases of the window in Fantasy and in Science
+Fiction, the ten most snatched of each. Each release is judged (domain.discovery, with
+DISCOVERY_POLICY: followed authors and series, free for this account, a liked narrator,
+or all) and recorded like a gap: a missing book found in `category` or `top10`, wanted
+when the verdict says so, its source naming the category ("category:Fantasy").
 """
 
 from __future__ import annotations
@@ -21,14 +24,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from mamcrawler.adapters.mam import SearchQuery, TrackerError
 from mamcrawler.domain.completion import CompletionPolicy
 from mamcrawler.domain.discovery import Find, FindKind, Follows, find_key, judge
+from mamcrawler.domain.freeness import AccountView, freeness
 from mamcrawler.domain.records import Release
 from mamcrawler.domain.text import book_key
 from mamcrawler.store.db import session_scope
-from mamcrawler.store.models import AppState, Author, Book, Series
+from mamcrawler.store.models import (
+    AppState,
+    Author,
+    Book,
+    BookNarrator,
+    CategorySetting,
+    Narrator,
+    Series,
+)
 
 from . import completion_store as store
 from .bibliography_sources import BudgetSpent, RequestBudget, tracker_languages
 from .follows import followed_categories
+from .guard_store import latest_snapshot
 from .ports import Tracker
 
 log = logging.getLogger("mamcrawler.discovery")
@@ -36,7 +49,7 @@ MARK_KEY = "category_sync.newest_added"
 FIRST_LOOKBACK = timedelta(days=7)
 TOP10_CATEGORIES = (41, 47)  # Fantasy, Science Fiction (SPEC R2)
 PER_PAGE = 100
-MAX_PAGES = 5
+MAX_PAGES = 10  # 1,000 new releases: a week of the followed categories, top-10 included
 
 
 @dataclass
@@ -65,35 +78,45 @@ def run(tracker: Tracker, sessions: sessionmaker[Session], policy: CompletionPol
     budget = RequestBudget(policy.tracker_requests_per_weekly_run)
     languages = tracker_languages(policy.completion_language)
     with session_scope(sessions) as session:
-        categories = tuple(c.category_id for c in followed_categories(session))
+        followed = tuple(c.category_id for c in followed_categories(session))
         since = _mark(session) or now - FIRST_LOOKBACK
-    report.categories = len(categories)
+    top10 = TOP10_CATEGORIES if policy.top10_discovery else ()
+    walk = tuple(sorted(set(followed) | set(top10)))
+    report.categories = len(followed)
     found: list[tuple[Release, FindKind]] = []
     newest = None
     try:
-        if categories:
-            fresh, newest = _new_releases(tracker, budget, categories, languages, since)
-            found += [(r, FindKind.CATEGORY) for r in fresh]
-            report.new_releases = len(fresh)
-        if policy.top10_discovery:
-            for category in TOP10_CATEGORIES:
-                budget.take()
-                top = tracker.search(SearchQuery(category_ids=(category,), sort="snatchedDesc",
-                                                 per_page=10, language_ids=languages))[:10]
-                found += [(r, FindKind.TOP10) for r in top]
-                report.top10 += len(top)
+        if walk:
+            fresh, newest = _new_releases(tracker, budget, walk, languages, since)
+            new = [r for r in fresh if r.category_id in followed]
+            found += [(r, FindKind.CATEGORY) for r in new]
+            report.new_releases = len(new)
+            for category in top10:
+                best = most_snatched(fresh, category)
+                found += [(r, FindKind.TOP10) for r in best]
+                report.top10 += len(best)
     except (BudgetSpent, TrackerError) as exc:
         report.stopped = str(exc) if isinstance(exc, BudgetSpent) else f"tracker: {exc}"
     report.tracker_requests = budget.used
     with session_scope(sessions) as session:
-        for find in _judge_all(session, found, policy):
+        for find in _judge_all(session, found, policy, now):
             report.actions[find.action.value if find.action else "left alone"] += 1
             if find.action is not None:
-                store.record_find(session, _as_record(find), now)
+                store.record_find(session, _as_record(session, find), now)
         if newest is not None:
             _set_mark(session, newest)
     log.info("category_sync: %s", report.summary())
     return report
+
+
+def most_snatched(releases: list[Release], category: int, count: int = 10) -> list[Release]:
+    """The `count` most snatched of `releases` in `category`, one upload per book."""
+    ranked = sorted((r for r in releases if r.category_id == category),
+                    key=lambda r: -r.snatches)
+    best: dict[str, Release] = {}
+    for release in ranked:
+        best.setdefault(find_key(release), release)
+    return list(best.values())[:count]
 
 
 def _new_releases(tracker: Tracker, budget: RequestBudget, categories: tuple[int, ...],
@@ -120,28 +143,41 @@ def _new_releases(tracker: Tracker, budget: RequestBudget, categories: tuple[int
 
 
 def _judge_all(session: Session, found: list[tuple[Release, FindKind]],
-               policy: CompletionPolicy) -> list[Find]:
+               policy: CompletionPolicy, now: datetime) -> list[Find]:
     follows = Follows(
         authors=tuple(session.scalars(select(Author.name).where(Author.followed))),
-        series=tuple(session.scalars(select(Series.name).where(Series.followed))))
+        series=tuple(session.scalars(select(Series.name).where(Series.followed))),
+        narrators=policy.liked_narrators or tuple(session.scalars(
+            select(Narrator.name).where(Narrator.id.in_(select(BookNarrator.narrator_id))))))
+    snapshot = latest_snapshot(session)
+    account = AccountView(snapshot.class_name or "", snapshot.vip_until) if snapshot \
+        else AccountView("")
     owned = {book_key(b.title, b.authors[0].author.name if b.authors else None)
              for b in session.scalars(select(Book))}
     seen: dict[str, Find] = {}
     known = store.known_gaps(session, [find_key(release) for release, _ in found])
     for release, kind in found:
-        find = judge(release, kind, follows, owned, known, policy)
-        seen.setdefault(find.key, find)  # the same book twice (top-10 and new): once
+        free = freeness(release, account, (), now).free
+        find = judge(release, kind, follows, owned, known, policy, costs_nothing=free)
+        # The same book twice (new in a followed category and top-10): once, as a find
+        # that does something if either does.
+        if find.key not in seen or (seen[find.key].action is None and find.action):
+            seen[find.key] = find
     return list(seen.values())
 
 
-def _as_record(find: Find) -> store.Find:
+def _as_record(session: Session, find: Find) -> store.Find:
     release = find.release
     series = release.series[0] if release.series else None
+    category = session.get(CategorySetting, release.category_id) \
+        if release.category_id is not None else None
     return store.Find(
         key=find.key, title=find.title, author=release.authors[0] if release.authors else None,
         action=find.action, reason=find.reason, found_in=str(find.kind), sources=("tracker",),
         series=series.name if series else None, position=series.position if series else None,
-        release_ids=(release.id,), category_id=release.category_id)
+        release_ids=(release.id,), category_id=release.category_id,
+        found_name=category.name if category else None,
+        narrator=release.narrators[0] if release.narrators else None)
 
 
 def _mark(session: Session) -> datetime | None:

@@ -30,7 +30,13 @@ from mamcrawler.adapters.metadata.errors import (
     MetadataRateLimited,
 )
 from mamcrawler.adapters.metadata.http import HttpOptions, SourceHttp
-from mamcrawler.domain.metadata import BookQuery, SourceRecord, series_position, year_of
+from mamcrawler.domain.metadata import (
+    BookQuery,
+    SourceRecord,
+    date_of,
+    series_position,
+    year_of,
+)
 from mamcrawler.domain.records import SeriesRef
 
 log = logging.getLogger(__name__)
@@ -159,7 +165,8 @@ def parse_book(data: object, *, url: str | None = None) -> SourceRecord:
         publisher=text(book.get("publisherName")), year=year_of(book.get("releaseDate")),
         description=plain_text(book.get("summary")) or plain_text(book.get("description")),
         cover_url=text(book.get("image")), genres=_genres(book.get("genres")),
-        abridged=_abridged(book.get("formatType")))
+        abridged=_abridged(book.get("formatType")),
+        release_date=date_of(book.get("releaseDate")))
 
 
 def _series(book: dict[str, Any]) -> tuple[SeriesRef, ...]:

@@ -3,7 +3,8 @@
 One request to ``GET /1.0/catalog/products`` lists up to 50 products. Asked with the
 response groups `contributors,product_attrs,series`, each product carries its title,
 authors, narrators, series with position (`sequence`), language, format and runtime:
-one request per author or series, no per-book requests. A product sent with its ASIN
+one request per author or series, no per-book requests. A product not released yet (a
+pre-order) carries its future `release_date`. A product sent with its ASIN
 only (the answer's plain shape) is completed from Audnexus, at most `max_details` per
 request, so an unexpected answer costs a bounded number of extra requests.
 """
@@ -25,7 +26,7 @@ from mamcrawler.adapters.metadata.base import (
 )
 from mamcrawler.adapters.metadata.errors import MetadataBadResponse, MetadataError
 from mamcrawler.adapters.metadata.http import HttpOptions, SourceHttp
-from mamcrawler.domain.metadata import SourceRecord, series_position, year_of
+from mamcrawler.domain.metadata import SourceRecord, date_of, series_position, year_of
 from mamcrawler.domain.records import SeriesRef
 
 log = logging.getLogger(__name__)
@@ -128,4 +129,5 @@ def parse_product(product: dict[str, Any]) -> SourceRecord | None:
         language=language.lower() if language else None,
         publisher=text(product.get("publisher_name")),
         year=year_of(product.get("release_date") or product.get("issue_date")),
+        release_date=date_of(product.get("release_date") or product.get("issue_date")),
         abridged={"unabridged": False, "abridged": True}.get(fmt))

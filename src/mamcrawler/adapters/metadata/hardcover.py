@@ -83,7 +83,7 @@ class HardcoverSource:
             return []
         graphql = (f"query {{ search(query: {json.dumps(terms)}, query_type: \"Book\", "
                    f"per_page: {self.max_results}) {{ results }} }}")
-        hits = parse_search(self._query(graphql, f"search for {terms!r}"))
+        hits = parse_search(self.query(graphql, f"search for {terms!r}"))
         return self._with_details(hits[: self.max_results])
 
     def by_id(self, source_id: str) -> SourceRecord | None:
@@ -97,7 +97,7 @@ class HardcoverSource:
             return {}
         fields = " ".join(f"b{n}: books_by_pk(id: {int(book_id)}) {{ {BOOK_FIELDS} }}"
                           for n, book_id in enumerate(wanted))
-        data = self._query(f"query {{ {fields} }}", f"look up books {', '.join(wanted)}")
+        data = self.query(f"query {{ {fields} }}", f"look up books {', '.join(wanted)}")
         found = {}
         for n, book_id in enumerate(wanted):
             record = parse_book(data.get(f"b{n}"), book_id)
@@ -115,7 +115,7 @@ class HardcoverSource:
             return hits
         return [combine(hit, details.get(hit.source_id or "")) for hit in hits]
 
-    def _query(self, graphql: str, what: str) -> dict[str, Any]:
+    def query(self, graphql: str, what: str) -> dict[str, Any]:
         # The endpoint itself: a relative "" would gain a trailing slash from httpx.
         payload = self._http.post_json(self._http.base_url, what, body={"query": graphql})
         return graphql_data(payload, what)
@@ -188,7 +188,7 @@ def parse_book(data: object, book_id: str) -> SourceRecord | None:
     if title is None:
         raise MetadataBadResponse(SOURCE, f"Hardcover sent book {book_id} without a title")
     audio = mapping(book.get("default_audio_edition"))
-    own, audio_people = _people(book.get("contributions")), _people(audio.get("contributions"))
+    own, audio_people = people(book.get("contributions")), people(audio.get("contributions"))
     series = tuple(SeriesRef(name, series_position(mapping(entry).get("position")))
                    for entry in items(book.get("book_series"))
                    if (name := text(mapping(mapping(entry).get("series")).get("name"))))
@@ -214,7 +214,7 @@ def combine(hit: SourceRecord, detail: SourceRecord | None) -> SourceRecord:
     return dataclasses.replace(detail, **filled)
 
 
-def _people(raw: object) -> dict[str, tuple[str, ...]]:
+def people(raw: object) -> dict[str, tuple[str, ...]]:
     """Authors (no contribution, or "Author") and narrators of a contributions list."""
     found: dict[str, list[str]] = {"authors": [], "narrators": []}
     for entry in items(raw):

@@ -49,8 +49,8 @@ def _wanted_filters(status: schemas.WantedStatus | None = None,
     where = []
     if status:
         where.append(WantedBook.status == status)
-    if source:
-        where.append(WantedBook.source == source)
+    if source:  # "series" also finds "series:<name>"
+        where.append((WantedBook.source == source) | WantedBook.source.like(f"{source}:%"))
     return where
 
 

@@ -32,8 +32,11 @@ class WantedBook(Base, Timestamped):
     narrator: Mapped[str | None] = mapped_column(String(300))
     asin: Mapped[str | None] = mapped_column(String(20))
     expected_duration_seconds: Mapped[float | None] = mapped_column(Float)
-    # manual, series, author, category, top10, vip_pending
-    source: Mapped[str] = mapped_column(String(20), default="manual")
+    # manual, vip_pending, or where a job found it: "series:<name>", "author:<name>",
+    # "category:<name>", "top10:<name>". SQLite keeps its first declared length (it does not
+    # enforce lengths, and rebuilding this table there would fire its foreign keys).
+    source: Mapped[str] = mapped_column(
+        String(300).with_variant(String(20), "sqlite"), default="manual")
     # wanted, searching, queued, downloading, done, abandoned, cancelled
     status: Mapped[str] = mapped_column(String(20), default="wanted", index=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -14,13 +15,25 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamped, utcnow
 
 
-class Author(Base, Timestamped):
+class FollowPolicyColumns:
+    """A follow's policy (R18), on series and authors alike."""
+
+    # "all" or, for an author, "new": only books released since `followed_at`
+    follow_scope: Mapped[str | None] = mapped_column(String(10))
+    followed_at: Mapped[datetime | None] = mapped_column()
+    follow_language: Mapped[str | None] = mapped_column(String(30))  # None: the person's
+    audiobook_only: Mapped[bool] = mapped_column(default=True, server_default=true())
+    unabridged_only: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+
+class Author(FollowPolicyColumns, Base, Timestamped):
     __tablename__ = "authors"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
@@ -42,7 +55,7 @@ class Narrator(Base, Timestamped):
     __table_args__ = (UniqueConstraint("name"),)
 
 
-class Series(Base, Timestamped):
+class Series(FollowPolicyColumns, Base, Timestamped):
     __tablename__ = "series"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
@@ -198,3 +211,8 @@ class MissingBook(Base, Timestamped):
     category_id: Mapped[int | None] = mapped_column(Integer)
     release_ids: Mapped[list | None] = mapped_column(JSON)  # tracker uploads seen
     seen_at: Mapped[datetime | None] = mapped_column()  # last run a source listed it
+    release_date: Mapped[date | None] = mapped_column(Date)  # a pre-order's: in the future
+    narrator: Mapped[str | None] = mapped_column(String(300))
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    # when a job first put it on the wanted list: an entry gone since was removed by a person
+    wanted_at: Mapped[datetime | None] = mapped_column()
