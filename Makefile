@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# The suite waits on real processes (qBittorrent, ffmpeg, servers) more than it computes:
+# three workers keep two cores busy. One test file stays in one worker (its fixtures).
+PYTEST_ARGS ?= -n 3 --dist loadfile
 
 .PHONY: run test bench lint system-deps postgres clean
 
