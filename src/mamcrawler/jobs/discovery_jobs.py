@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from mamcrawler.adapters.metadata import AudnexusSource, HttpOptions
 from mamcrawler.adapters.metadata.catalog import AudibleCatalog
+from mamcrawler.domain.run_outcome import JobReport
 from mamcrawler.services import completion, discovery
 
 from .account_jobs import tracker_client
@@ -29,14 +30,24 @@ def audible_catalog(ctx: JobContext) -> AudibleCatalog | None:
     return ctx.clients.get(CATALOG_CLIENT, build)
 
 
-def completion_job(ctx: JobContext) -> str:
-    ports = completion.CompletionPorts(tracker=tracker_client(ctx), catalog=audible_catalog(ctx))
+def completion_job(ctx: JobContext) -> JobReport | str:
+    """A tracker failure ends the run (see services.completion): `failed` with that error,
+    the subjects not reached wait; a stopping process ends it after the current one."""
+    guard = ctx.guard()
+    ports = completion.CompletionPorts(tracker=guard.watch(tracker_client(ctx)),
+                                       catalog=audible_catalog(ctx))
     report = completion.run(ports, ctx.sessions, ctx.policies.completion, ctx.clock(),
-                            ctx.progress)
-    return report.summary()
+                            ctx.progress, stop=guard)
+    error = guard.errors[-1] if report.waiting and guard.errors else None
+    return guard.judged(JobReport(report.summary(), done=report.checked, error=error,
+                                  unit="followed series and authors"))
 
 
-def category_sync_job(ctx: JobContext) -> str:
-    report = discovery.run(tracker_client(ctx), ctx.sessions, ctx.policies.completion,
-                           ctx.clock())
-    return report.summary()
+def category_sync_job(ctx: JobContext) -> JobReport | str:
+    """A tracker failure ends the run with what was found so far: `failed` with it."""
+    guard = ctx.guard()
+    report = discovery.run(guard.watch(tracker_client(ctx)), ctx.sessions,
+                           ctx.policies.completion, ctx.clock(), stop=guard)
+    error = guard.errors[-1] if guard.errors else None
+    return guard.judged(JobReport(report.summary(), done=report.new_releases + report.top10,
+                                  error=error, unit="releases"))

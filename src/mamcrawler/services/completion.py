@@ -36,6 +36,7 @@ from .bibliography_sources import (
 )
 from .follows import apply_default_follows
 from .ports import Tracker
+from .reports import never
 
 log = logging.getLogger("mamcrawler.completion")
 Progress = Callable[[int, int | None, str], None]
@@ -81,8 +82,10 @@ class CompletionReport:
 
 
 def run(ports: CompletionPorts, sessions: sessionmaker[Session], policy: CompletionPolicy,
-        now: datetime, progress: Progress | None = None) -> CompletionReport:
-    """One completion run; never raises for a source's failure (see the module doc)."""
+        now: datetime, progress: Progress | None = None,
+        stop: Callable[[], bool] = never) -> CompletionReport:
+    """One completion run; never raises for a source's failure (see the module doc).
+    `stop` is asked before each subject: True leaves the rest for the next run."""
     report = CompletionReport(budget=policy.tracker_requests_per_weekly_run)
     with session_scope(sessions) as session:
         report.follows_changed = apply_default_follows(session, policy)
@@ -92,6 +95,9 @@ def run(ports: CompletionPorts, sessions: sessionmaker[Session], policy: Complet
     shelf = TrackerShelf(ports.tracker, RequestBudget(policy.tracker_requests_per_weekly_run),
                          tracker_languages(policy.completion_language))
     for done, subject in enumerate(subjects):
+        if stop():
+            report.waiting, report.stopped = len(subjects) - done, "the run was stopped"
+            break
         if progress is not None:
             progress(done, len(subjects), f"{subject.kind} {subject.name}")
         try:

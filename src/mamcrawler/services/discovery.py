@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -30,6 +31,7 @@ from . import completion_store as store
 from .bibliography_sources import BudgetSpent, RequestBudget, tracker_languages
 from .follows import followed_categories
 from .ports import Tracker
+from .reports import never
 
 log = logging.getLogger("mamcrawler.discovery")
 MARK_KEY = "category_sync.newest_added"
@@ -59,8 +61,9 @@ class DiscoveryReport:
 
 
 def run(tracker: Tracker, sessions: sessionmaker[Session], policy: CompletionPolicy,
-        now: datetime) -> DiscoveryReport:
-    """One category sync; a tracker failure ends it with what was found so far."""
+        now: datetime, stop: Callable[[], bool] = never) -> DiscoveryReport:
+    """One category sync; a tracker failure ends it with what was found so far, and so
+    does `stop`, asked before each top-10 search."""
     report = DiscoveryReport(budget=policy.tracker_requests_per_weekly_run)
     budget = RequestBudget(policy.tracker_requests_per_weekly_run)
     languages = tracker_languages(policy.completion_language)
@@ -77,6 +80,8 @@ def run(tracker: Tracker, sessions: sessionmaker[Session], policy: CompletionPol
             report.new_releases = len(fresh)
         if policy.top10_discovery:
             for category in TOP10_CATEGORIES:
+                if stop():
+                    break
                 budget.take()
                 top = tracker.search(SearchQuery(category_ids=(category,), sort="snatchedDesc",
                                                  per_page=10, language_ids=languages))[:10]
