@@ -42,7 +42,7 @@ console = Console()
 err = Console(stderr=True)
 # `jobs run` exit codes by outcome (2 is taken: configuration or start-up problem).
 EXIT_CODES = {RunOutcome.SUCCESS: 0, RunOutcome.FAILED: 1, RunOutcome.NOT_CONFIGURED: 3,
-              RunOutcome.SKIPPED: 4, RunOutcome.INTERRUPTED: 5}
+              RunOutcome.SKIPPED: 4, RunOutcome.INTERRUPTED: 5, RunOutcome.PARTIAL: 6}
 
 
 class State:
@@ -155,7 +155,7 @@ def jobs_list() -> None:
                       f"{st.next_run:%Y-%m-%d %H:%M %Z}" if st.next_run else "-",
                       f"{last.started_at:%Y-%m-%d %H:%M}" if last else "-",
                       last.outcome if last else "-",
-                      (last.summary or last.error or "") if last else "")
+                      (last.error or last.summary or "") if last else "")
     console.print(table)
     rt.close()
 
@@ -185,8 +185,9 @@ def jobs_run(name: Annotated[str, typer.Argument(help="job name, see `jobs list`
         rt.close()
         raise typer.Exit(EXIT_CODES[RunOutcome.INTERRUPTED]) from None
     colour = {"success": "green", "failed": "red"}.get(result.outcome, "yellow")
-    console.print(f"[{colour}]{name}: {result.outcome}[/{colour}] "
-                  f"(run {result.run_id}) {result.error or result.summary or ''}", highlight=False)
+    said = " - ".join(filter(None, [result.summary, result.error]))
+    console.print(f"[{colour}]{name}: {result.outcome}[/{colour}] (run {result.run_id}) {said}",
+                  highlight=False)
     rt.close()
     raise typer.Exit(EXIT_CODES[result.outcome])
 
@@ -202,6 +203,7 @@ def status() -> None:
 
     where = make_url(s.effective_database_url).render_as_string(hide_password=True)
     console.print(f"database: {where}")
+    console.print(f"scheduler: {rt.scheduler.leader()}", highlight=False)
     for warning in s.startup_warnings():
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     rt.close()

@@ -22,7 +22,8 @@ class Health(BaseModel):
     version: str
     demo: bool
     database: str
-    scheduler: str
+    scheduler: str  # running (this process runs the schedule), standby or stopped
+    scheduler_leader: str  # which process runs the schedule
 
 
 class SystemStatus(BaseModel):
@@ -31,6 +32,8 @@ class SystemStatus(BaseModel):
     database_backend: str
     database: str  # location without credentials
     scheduler_running: bool
+    scheduler_leading: bool
+    scheduler_leader: str
     autonomous: bool
     warnings: list[str]
 
@@ -50,7 +53,14 @@ def health(request: Request):
     db_ok = _database_ok(request)
     return ok(Health(status="ok" if db_ok else "degraded", version=__version__,
                      demo=rt.settings.is_demo, database="ok" if db_ok else "unreachable",
-                     scheduler="running" if rt.scheduler.running else "stopped"))
+                     scheduler=_scheduler_state(rt.scheduler),
+                     scheduler_leader=rt.scheduler.leader()))
+
+
+def _scheduler_state(scheduler) -> str:
+    if scheduler.leading:
+        return "running"
+    return "standby" if scheduler.running else "stopped"
 
 
 @router.get("/status", response_model=Envelope[SystemStatus], summary="Service status")
@@ -60,6 +70,7 @@ def status(request: Request):
     return ok(SystemStatus(
         version=__version__, demo=rt.settings.is_demo, database_backend=url.get_backend_name(),
         database=url.render_as_string(hide_password=True), scheduler_running=rt.scheduler.running,
+        scheduler_leading=rt.scheduler.leading, scheduler_leader=rt.scheduler.leader(),
         autonomous=scheduler_view(request).autonomous, warnings=rt.settings.startup_warnings(),
     ))
 
