@@ -64,30 +64,37 @@ def run_job(ctx: JobContext, name: str, trigger: str = "schedule") -> RunResult:
         run_id = record.id
 
     holder = locks.new_holder(owner)
+    # Active until recorded: a stopping service waits for the record, not just the work.
+    with ctx.active.running(ActiveRun(run_id, name, holder)):
+        ended = _run_locked(ctx, spec, run_id, holder, owner, started)
+        return _finish(ctx, run_id, ended, started)
+
+
+def _run_locked(ctx: JobContext, spec: registry.JobSpec, run_id: int, holder: str,
+                owner: Owner, started: datetime) -> Ended:
+    name = spec.name
     if not locks.acquire(ctx.sessions, name, holder, owner, started, spec.max_runtime_s):
-        ended = Ended(RunOutcome.SKIPPED, f"skipped: {name} is already running "
-                      f"({locks.holder_of(ctx.sessions, name)})")
-    else:
-        try:
-            with Heartbeat(ctx.sessions, name, holder, run_id, ctx.clock), \
-                    ctx.active.running(ActiveRun(run_id, name, holder)):
-                ended = _judged(ctx, spec.func(ctx))
-        except JobStopped as exc:
-            ended = Ended(RunOutcome.INTERRUPTED, exc.summary, STOPPED)
-        except JobNotConfigured as exc:
-            ended = Ended(RunOutcome.NOT_CONFIGURED, str(exc))
-        except Exception as exc:  # one failing job never stops the others (R2)
-            error = redact(f"{type(exc).__name__}: {exc}", ctx.settings.secret_values())
-            log.debug("job %s raised", name, exc_info=True)
-            # While the process stops, a failure is most likely the stop's doing.
-            ended = Ended(RunOutcome.INTERRUPTED, None, f"{STOPPED} ({error})") \
-                if ctx.stopping.is_set() else Ended(RunOutcome.FAILED, None, error)
-        except BaseException as exc:  # Ctrl-C or SIGTERM: record why, then keep stopping
-            _record_stop(ctx, run_id, exc, started)
-            raise
-        finally:
-            locks.release(ctx.sessions, name, holder)
-    return _finish(ctx, run_id, ended, started)
+        return Ended(RunOutcome.SKIPPED, f"skipped: {name} is already running "
+                     f"({locks.holder_of(ctx.sessions, name)})")
+    try:
+        with Heartbeat(ctx.sessions, name, holder, run_id, ctx.clock):
+            return _judged(ctx, spec.func(ctx))
+    except JobStopped as exc:
+        return Ended(RunOutcome.INTERRUPTED, exc.summary, STOPPED)
+    except JobNotConfigured as exc:
+        return Ended(RunOutcome.NOT_CONFIGURED, str(exc))
+    except Exception as exc:  # one failing job never stops the others (R2)
+        error = redact(f"{type(exc).__name__}: {exc}", ctx.settings.secret_values())
+        log.debug("job %s raised", name, exc_info=True)
+        # While the process stops, a failure is most likely the stop's doing.
+        if ctx.stopping.is_set():
+            return Ended(RunOutcome.INTERRUPTED, None, f"{STOPPED} ({error})")
+        return Ended(RunOutcome.FAILED, None, error)
+    except BaseException as exc:  # Ctrl-C or SIGTERM: record why, then keep stopping
+        _record_stop(ctx, run_id, exc, started)
+        raise
+    finally:
+        locks.release(ctx.sessions, name, holder)
 
 
 def _judged(ctx: JobContext, result: JobReport | str) -> Ended:
