@@ -67,7 +67,7 @@ def test_one_scheduler_leads_the_other_follows_and_takes_over(runtime):
         first.start()
         second.start()
         assert first.leading and not second.leading and second.running
-        assert second.leader().startswith(f"process {os.getpid()} on {HOST}, lease renewed")
+        assert second.leader() == f"process {os.getpid()} on {HOST}"
         assert first.leader().startswith("this process")
         first.shutdown()  # gives the lease up
         second._tick()
@@ -104,7 +104,7 @@ def serve(processes, db_url, tmp_path, tracker_sim, name):
                   mam_min_interval_s=0.5, shutdown_grace_s=5,
                   **{f"schedule_{job}": NEVER for job in JOBS})
     started = processes.start("serve", "--port", str(port), env=env)
-    started.url = f"http://127.0.0.1:{port}"
+    started.url, started.env = f"http://127.0.0.1:{port}", env
     return started
 
 
@@ -137,6 +137,9 @@ def test_two_serve_processes_schedule_once_and_the_follower_takes_over(
     assert standby["scheduler"] == "standby"
     assert standby["scheduler_leader"].startswith(f"process {first.pid} on {HOST}")
     assert health(first)["scheduler_leader"].startswith("this process")
+    status = processes.run("status", env=second.env)
+    said = " ".join(status.stdout.split())  # as one line, whatever the terminal width
+    assert f"scheduler: process {first.pid} on {HOST}, lease renewed" in said, status.stderr
 
     # A fresh install: account_check runs soon after start, once, in the leader.
     checked = wait_for(lambda: [r for r in runs(db_url) if r.job_name == "account_check"

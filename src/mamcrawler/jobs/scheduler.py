@@ -97,9 +97,12 @@ class JobScheduler:
         return self.running and self._leading
 
     def leader(self) -> str:
-        """Which process runs the schedule, for status pages."""
+        """Which process runs the schedule, for status pages. While started, as the last
+        look at the lease saw it (no database access: /health must answer without one)."""
         if self.leading:
             return f"this process ({self._owner})"
+        if self.running:
+            return self._leader or "none (not known yet)"
         return describe_leader(self.ctx.sessions, self.ctx.clock())
 
     def start(self) -> None:
