@@ -60,6 +60,27 @@ def test_the_lease_of_a_dead_process_on_this_host_is_taken_at_once(runtime):
     assert claim(runtime).leading
 
 
+def test_taking_over_from_a_leader_that_died_mid_job_runs_that_job_again(runtime):
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    plant_lease(runtime, host=HOST, pid=gone.pid, beat_ago_s=0)
+    now = datetime.now(UTC)
+    with session_scope(runtime.sessions) as s:
+        s.add(TaskRun(job_name="retention_cleanup", started_at=now, outcome="running",
+                      heartbeat_at=now, owner_host=HOST, owner_pid=gone.pid, owner_token=""))
+    runtime.scheduler.start()
+    assert runtime.scheduler.leading
+
+    def cleanup_runs():
+        with session_scope(runtime.sessions) as s:
+            rows = s.scalars(select(TaskRun).where(TaskRun.job_name == "retention_cleanup")
+                             .order_by(TaskRun.id)).all()
+            return [(r.outcome, r.trigger) for r in rows]
+
+    wait_for(lambda: cleanup_runs() == [("interrupted", "schedule"), ("success", "restart")],
+             what="the interrupted job to run again")
+
+
 def test_one_scheduler_leads_the_other_follows_and_takes_over(runtime):
     first = runtime.scheduler
     second = JobScheduler(JobContext(settings=runtime.settings, sessions=runtime.sessions))

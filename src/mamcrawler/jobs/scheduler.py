@@ -31,7 +31,7 @@ from mamcrawler.store.models import JobSetting, SchedulerLease, TaskRun
 from . import catch_up, registry
 from .context import JobContext
 from .executor import DaemonThreadExecutor
-from .runner import abandon_active, run_job
+from .runner import abandon_active, recover_interrupted, run_job
 
 log = logging.getLogger("mamcrawler.scheduler")
 RESTART = "restart"  # the trigger of a run started because the last one was interrupted
@@ -146,6 +146,8 @@ class JobScheduler:
         log.info("scheduler: this process (%s) runs the schedule", self._owner)
         self._apply_pauses()
         self._sched.resume()
+        # Taking over from a leader that died mid-job: its run is interrupted, run it again.
+        recover_interrupted(self.ctx.sessions, self.ctx.clock())
         restarted = self.interrupted_jobs()
         for name in restarted:
             log.info("job %s was interrupted last time; running it again now", name)
