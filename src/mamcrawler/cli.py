@@ -6,6 +6,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -40,7 +41,7 @@ console = Console()
 err = Console(stderr=True)
 # `jobs run` exit codes by outcome (2 is taken: configuration or start-up problem).
 EXIT_CODES = {RunOutcome.SUCCESS: 0, RunOutcome.FAILED: 1, RunOutcome.NOT_CONFIGURED: 3,
-              RunOutcome.SKIPPED: 4, RunOutcome.INTERRUPTED: 5}
+              RunOutcome.SKIPPED: 4, RunOutcome.INTERRUPTED: 5, RunOutcome.PARTIAL: 6}
 
 
 class State:
@@ -197,8 +198,9 @@ def jobs_run(name: Annotated[str, typer.Argument(help="job name, see `jobs list`
         rt.close()
         raise typer.Exit(EXIT_CODES[RunOutcome.INTERRUPTED]) from None
     colour = {"success": "green", "failed": "red"}.get(result.outcome, "yellow")
-    console.print(f"[{colour}]{name}: {result.outcome}[/{colour}] "
-                  f"(run {result.run_id}) {result.error or result.summary or ''}", highlight=False)
+    said = " - ".join(filter(None, [result.summary, result.error]))
+    console.print(f"[{colour}]{name}: {result.outcome}[/{colour}] (run {result.run_id}) {said}",
+                  highlight=False)
     rt.close()
     raise typer.Exit(EXIT_CODES[result.outcome])
 
@@ -230,10 +232,15 @@ def status() -> None:
 
     from mamcrawler import service_state
     from mamcrawler.cli_output import print_facts
+    from mamcrawler.jobs.scheduler import describe_leader
+    from mamcrawler.store.db import make_session_factory
 
     s = settings()
     engine = _database(s)  # first: a database that cannot be used is the one message
-    engine.dispose()
+    try:
+        leader = describe_leader(make_session_factory(engine), datetime.now(UTC))
+    finally:
+        engine.dispose()
     running = service_state.running(s)
     world = f"; demo world {running.demo_world}" if running and running.demo_world else ""
     console.print(f"MAMcrawler {__version__}", highlight=False)
@@ -242,7 +249,8 @@ def status() -> None:
         ("database", escape(make_url(s.effective_database_url).render_as_string(
             hide_password=True))),
         ("service", "not running (start it with `mamcrawler serve`)" if running is None else
-                    f"running at {running.url} (pid {running.pid}){world}")])
+                    f"running at {running.url} (pid {running.pid}){world}"),
+        ("schedules", escape(leader))])
     for warning in s.startup_warnings():
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     _print_jobs(s)

@@ -58,7 +58,7 @@ def _jobs_table(console: Console, statuses: Sequence) -> None:
         last = st.last_run
         table.add_row(st.name, st.schedule, _next(st), _when(last.started_at if last else None),
                       _outcome(last.outcome) if last else "-",
-                      (last.summary or last.error or "") if last else "")
+                      (last.error or last.summary or "") if last else "")
     console.print(table)
 
 
@@ -77,7 +77,7 @@ def _jobs_blocks(console: Console, statuses: Sequence) -> None:
         if last is not None:
             line = Text(f"last run {_when(last.started_at)}: ")
             line.append_text(_outcome(last.outcome))
-            detail = last.summary or last.error
+            detail = last.error or last.summary
             if detail:
                 line.append(f" - {detail}")
             console.print(Padding(line, (0, 0, 0, 2), expand=False), overflow="fold")

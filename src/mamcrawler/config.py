@@ -107,6 +107,9 @@ class Settings(BaseSettings):
         None,
         description="true/false; empty = demo mode exactly when MAM_ID is not set",
     )
+    shutdown_grace_s: float = Field(
+        20, ge=0, le=600, description="seconds a stopping `serve` lets running jobs finish "
+        "their current item, 0-600; jobs still running then are recorded interrupted")
 
     # Tracker
     mam_id: SecretStr | None = Field(

@@ -101,7 +101,9 @@ def test_a_failed_grab_waits_a_day_and_is_tallied(acq, tracker_sim):
     wanted_id = want(acq, "Lanterns Under Ice", "Pella Quist")
     tracker_sim.control.fail(500, count=10, path="/tor/download.php")
     result = acquire(acq)
-    assert result.outcome == "success" and "0 grabbed" in result.summary
+    # The tracker answered 500 to the download: down, so the run failed with that error.
+    assert result.outcome == "failed" and "0 grabbed" in result.summary
+    assert result.error.startswith("The tracker could not be reached (HTTP 500")
     [download] = downloads(acq)
     assert download.state == "failed" and download.retries == 1
     wait = download.next_retry_at - datetime.now(UTC)

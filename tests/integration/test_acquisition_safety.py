@@ -45,7 +45,7 @@ def world(make_settings, db_url, fake_tracker, fake_torrent_client):
             run_settings = settings.model_copy(update=overrides)
             ports = acquisition.Ports(self.tracker, self.torrents, self.prowlarr)
             return acquisition.run(ports, sessions, run_settings,
-                                   Policies.from_settings(run_settings).acquisition, now)
+                                   Policies.from_settings(run_settings).acquisition, now).summary
 
         def downloads(self):
             with session_scope(sessions) as s:

@@ -142,3 +142,20 @@ def test_without_a_library_folder_it_is_not_configured(setup):
     finally:
         rt.close()
     assert result.outcome == "not_configured" and "LIBRARY_DIR" in result.summary
+
+
+def test_a_download_that_cannot_be_filed_fails_the_run_and_is_counted(setup, monkeypatch):
+    from mamcrawler.services import download_watch
+    from mamcrawler.services.library_import import LibraryImportError
+
+    rt, _, _, _ = setup
+
+    def disk_full(*args, **kwargs):
+        raise LibraryImportError("no space left on the library's disk")
+
+    monkeypatch.setattr(download_watch, "import_download", disk_full)
+    result = run_job(rt.scheduler.ctx, "download_watch", trigger="manual")
+    assert (result.outcome, result.items_done, result.items_failed) == ("failed", 0, 1)
+    assert result.error == ("all 1 completed downloads failed: The Night Ferry: not filed: "
+                            "no space left on the library's disk")
+    assert "0 imported, 1 failed" in result.summary

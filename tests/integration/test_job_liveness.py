@@ -5,6 +5,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
@@ -106,9 +107,9 @@ def test_serve_killed_mid_job_marks_it_interrupted_and_runs_it_on_restart(
     api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-Api-Key": API_KEY})
     wait_for(lambda: first.proc.poll() is not None or healthy(api), what="serve to start")
     assert first.proc.poll() is None, first.output()
-    assert api.post("/api/scheduler/jobs/account_check/run").status_code == 202
+    # A fresh install runs account_check soon after start (it never ran): that run stalls.
     kill_while_asking_the_tracker(first, stalling_tracker)
-    assert [r.outcome for r in db_rows(db_url, TaskRun)] == ["running"]
+    assert [(r.outcome, r.trigger) for r in db_rows(db_url, TaskRun)] == [("running", "catch_up")]
 
     port = free_port()
     api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-Api-Key": API_KEY})
@@ -249,3 +250,23 @@ def test_interrupted_runs_expire_and_are_retried_once(runtime):
     assert JobScheduler(runtime.scheduler.ctx).interrupted_jobs() == ["completion"]
     result = run_job(runtime.scheduler.ctx, "retention_cleanup", trigger="manual")
     assert "2 task_runs" in result.summary
+
+
+def test_serve_stopped_during_a_stuck_job_records_it_interrupted_within_the_grace(
+        tmp_path, processes, stalling_tracker):
+    db_url = f"sqlite:///{tmp_path / 'data' / 'mamcrawler.db'}"
+    port = free_port()
+    api = httpx.Client(base_url=f"http://127.0.0.1:{port}")
+    served = processes.start("serve", "--port", str(port), env=job_env(
+        tmp_path, stalling_tracker.url, shutdown_grace_s=2))
+    wait_for(lambda: served.proc.poll() is not None or healthy(api), what="serve to start")
+    # account_check (never run: caught up at once) waits on a tracker that never answers
+    wait_for(lambda: stalling_tracker.arrived.is_set() or served.proc.poll() is not None,
+             what="the job to ask the tracker")
+    stopping = time.monotonic()
+    assert served.stop() in (0, 128 + signal.SIGTERM), served.output()
+    assert time.monotonic() - stopping < 2 + 5  # the grace, then out without waiting
+    [run] = db_rows(db_url, TaskRun)
+    assert run.outcome == "interrupted" and "within the 2 s grace" in run.error, run.error
+    assert db_rows(db_url, JobLock) == []
+    assert "Traceback" not in served.output(), served.output()

@@ -15,7 +15,7 @@ T = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 def test_upgrade_and_downgrade_keep_rows_links_and_order(empty_db_url):
     engine = make_engine(empty_db_url)
-    migrate.upgrade(engine, "0008")
+    migrate.upgrade(engine, "0009")
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO series (id, name, followed, follow_set_by, created_at, "
                           "updated_at) VALUES (1, 'Mistborn', true, 'person', :t, :t)"),
@@ -51,7 +51,7 @@ def test_upgrade_and_downgrade_keep_rows_links_and_order(empty_db_url):
         conn.execute(text("UPDATE wanted_books SET source = 'series:Mistborn'"))
         conn.commit()
 
-    command.downgrade(migrate.alembic_config(empty_db_url.replace("%", "%%")), "0008")
+    command.downgrade(migrate.alembic_config(empty_db_url.replace("%", "%%")), "0009")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT source, priority FROM wanted_books")).one() == (
             "series", -10)

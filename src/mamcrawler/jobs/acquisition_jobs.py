@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mamcrawler.adapters.audiobookshelf import AbsClient
 from mamcrawler.adapters.prowlarr import ProwlarrClient
+from mamcrawler.domain.run_outcome import JobReport
 from mamcrawler.services import acquisition, download_watch
 from mamcrawler.services.torrent_watch import NOT_CONFIGURED, make_qbit_client
 
@@ -28,11 +29,15 @@ def prowlarr_client(ctx: JobContext) -> ProwlarrClient | None:
     return ctx.clients.get("prowlarr", lambda: ProwlarrClient(settings.prowlarr_url, key))
 
 
-def acquisition_job(ctx: JobContext) -> str:
-    ports = acquisition.Ports(tracker=tracker_client(ctx), torrents=qbit_commands(ctx),
+def acquisition_job(ctx: JobContext) -> JobReport | str:
+    """Failed searches and grabs make the run `partial`; the tracker or qBittorrent going
+    down makes it `failed` with that error, and the books not searched yet wait."""
+    guard = ctx.guard()
+    ports = acquisition.Ports(tracker=guard.watch(tracker_client(ctx)),
+                              torrents=guard.watch(qbit_commands(ctx)),
                               prowlarr=prowlarr_client(ctx))
-    return acquisition.run(ports, ctx.sessions, ctx.settings, ctx.policies.acquisition,
-                           ctx.clock())
+    return guard.judged(acquisition.run(ports, ctx.sessions, ctx.settings,
+                                        ctx.policies.acquisition, ctx.clock(), stop=guard))
 
 
 def abs_client(ctx: JobContext) -> AbsClient | None:
@@ -43,9 +48,14 @@ def abs_client(ctx: JobContext) -> AbsClient | None:
     return ctx.clients.get("audiobookshelf", lambda: AbsClient(settings.abs_url, token))
 
 
-def download_watch_job(ctx: JobContext) -> str:
+def download_watch_job(ctx: JobContext) -> JobReport | str:
+    """Downloads that could not be checked or filed make the run `partial`; a stopping
+    process ends it after the download it is on."""
+    guard = ctx.guard()
     try:
-        return download_watch.run(qbit_commands(ctx), ctx.sessions, ctx.settings, ctx.clock(),
-                                  abs_client(ctx), ctx.policies.integrity)
+        report = download_watch.run(qbit_commands(ctx), ctx.sessions, ctx.settings,
+                                    ctx.clock(), abs_client(ctx), ctx.policies.integrity,
+                                    stop=guard)
     except download_watch.DownloadWatchNotConfigured as exc:
         raise JobNotConfigured(str(exc)) from None
+    return guard.judged(report.result())

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -11,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mamcrawler.config import Settings
 from mamcrawler.policies import Policies
 from mamcrawler.services.clients import ClientCache, JobNotConfigured
+from mamcrawler.services.reports import RunGuard
 from mamcrawler.services.tracker import TrackerEndpoint
 
 Progress = Callable[[int, int | None, str], None]
@@ -18,6 +21,41 @@ Progress = Callable[[int, int | None, str], None]
 
 def _no_progress(done: int, total: int | None, text: str) -> None:
     return None
+
+
+@dataclass(frozen=True)
+class ActiveRun:
+    run_id: int
+    job_name: str
+    holder: str  # its lock's holder
+
+
+class ActiveRuns:
+    """The runs this process is doing now, so a stopping service can wait for them."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._runs: dict[int, ActiveRun] = {}
+
+    @contextmanager
+    def running(self, run: ActiveRun) -> Iterator[None]:
+        with self._changed:
+            self._runs[run.run_id] = run
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._runs.pop(run.run_id, None)
+                self._changed.notify_all()
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """True once no run is active; False when some still are after `timeout_s`."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._runs, timeout_s)
+
+    def now(self) -> list[ActiveRun]:
+        with self._changed:
+            return list(self._runs.values())
 
 
 @dataclass
@@ -31,10 +69,18 @@ class JobContext:
     policies: Policies = None  # type: ignore[assignment]  # built from settings when not given
     # What a command asks of one run (e.g. completion of one series): {"completion.only": …}
     options: dict[str, object] = field(default_factory=dict)
+    # Set when the process is stopping: long jobs end after the item they are on.
+    stopping: threading.Event = field(default_factory=threading.Event)
+    active: ActiveRuns = field(default_factory=ActiveRuns)
 
     def __post_init__(self) -> None:
         if self.policies is None:
             self.policies = Policies.from_settings(self.settings)
 
+    def guard(self) -> RunGuard:
+        """A new run's stop signal (see services.reports)."""
+        return RunGuard(self.stopping)
 
-__all__ = ["ClientCache", "JobContext", "JobNotConfigured", "Progress"]
+
+__all__ = ["ActiveRun", "ActiveRuns", "ClientCache", "JobContext", "JobNotConfigured",
+           "Progress"]

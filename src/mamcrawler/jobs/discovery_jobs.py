@@ -7,6 +7,7 @@ from mamcrawler.adapters.metadata import AudnexusSource, HttpOptions
 from mamcrawler.adapters.metadata.catalog import AudibleCatalog
 from mamcrawler.adapters.metadata.hardcover import HardcoverSource
 from mamcrawler.adapters.metadata.hardcover_catalog import HardcoverCatalog
+from mamcrawler.domain.run_outcome import JobReport
 from mamcrawler.services import completion, discovery
 
 from .account_jobs import tracker_client
@@ -49,16 +50,26 @@ def hardcover_catalog(ctx: JobContext) -> HardcoverCatalog | None:
     return ctx.clients.get(HARDCOVER_CLIENT, build)
 
 
-def completion_job(ctx: JobContext) -> str:
-    ports = completion.CompletionPorts(tracker=tracker_client(ctx), catalog=audible_catalog(ctx),
+def completion_job(ctx: JobContext) -> JobReport | str:
+    """A tracker failure ends the run (see services.completion): `failed` with that error,
+    the subjects not reached wait; a stopping process ends it after the current one."""
+    guard = ctx.guard()
+    ports = completion.CompletionPorts(tracker=guard.watch(tracker_client(ctx)),
+                                       catalog=audible_catalog(ctx),
                                        hardcover=hardcover_catalog(ctx))
     only = ctx.options.get(ONLY) or ()
     report = completion.run(ports, ctx.sessions, ctx.policies.completion, ctx.clock(),
-                            ctx.progress, only=only)  # type: ignore[arg-type]
-    return report.summary()
+                            ctx.progress, only=only, stop=guard)  # type: ignore[arg-type]
+    error = guard.errors[-1] if report.waiting and guard.errors else None
+    return guard.judged(JobReport(report.summary(), done=report.checked, error=error,
+                                  unit="followed series and authors"))
 
 
-def category_sync_job(ctx: JobContext) -> str:
-    report = discovery.run(tracker_client(ctx), ctx.sessions, ctx.policies.completion,
-                           ctx.clock())
-    return report.summary()
+def category_sync_job(ctx: JobContext) -> JobReport | str:
+    """A tracker failure ends the run with what was found so far: `failed` with it."""
+    guard = ctx.guard()
+    report = discovery.run(guard.watch(tracker_client(ctx)), ctx.sessions,
+                           ctx.policies.completion, ctx.clock(), stop=guard)
+    error = guard.errors[-1] if guard.errors else None
+    return guard.judged(JobReport(report.summary(), done=report.new_releases + report.top10,
+                                  error=error, unit="releases"))

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mamcrawler.domain.run_outcome import JobReport
 from mamcrawler.services import metadata_jobs, retention
 from mamcrawler.store.db import session_scope
 
 from . import account_jobs, acquisition_jobs, discovery_jobs, watch_jobs
 from .context import JobContext
 
-JobFunc = Callable[[JobContext], str]
+# A job returns its summary (it did its work) or a JobReport (items done and failed).
+JobFunc = Callable[[JobContext], "str | JobReport"]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ counted. A failed grab is retried after 1, 3 and 7 days, then abandoned and tall
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -40,6 +40,7 @@ from mamcrawler.domain.freeness import AccountView, Freeness, SiteEvent
 from mamcrawler.domain.matching import BookTarget
 from mamcrawler.domain.records import AccountStats, Release
 from mamcrawler.domain.release_choice import PAID, WEDGE, candidates_as_json
+from mamcrawler.domain.run_outcome import JobReport
 from mamcrawler.domain.states import ACTIVE_DOWNLOADS, DownloadState, WantedStatus
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import Download, VipPending, WantedBook
@@ -48,6 +49,7 @@ from mamcrawler.torrentfile import BencodeError
 from . import guard_store, retry_store
 from .acquisition_inputs import held_edition, in_flight, site_events, wedge_failed_recently
 from .ports import TorrentClient, Tracker
+from .reports import never
 from .search import SearchRequest, search
 
 log = logging.getLogger("mamcrawler.acquisition")
@@ -82,8 +84,9 @@ class RunReport:
 
 
 def run(ports: Ports, sessions, settings: Settings, policies: AcquisitionPolicies,
-        now: datetime) -> str:
-    """One acquisition run; returns a one-line summary."""
+        now: datetime, stop: Callable[[], bool] = never) -> JobReport:
+    """One acquisition run; `stop` is asked before each search (True: search no more,
+    carry out what the books searched so far need)."""
     stats = ports.tracker.account_stats()
     events = site_events(ports.tracker)
     with session_scope(sessions) as session:
@@ -93,10 +96,17 @@ def run(ports: Ports, sessions, settings: Settings, policies: AcquisitionPolicie
         due = [] if start.free + start.paid == 0 else due_wanted(
             session, now, settings.acquisition_max_searches)
     report = RunReport()
-    books = [_search(ports, sessions, wanted_id, now, report) for wanted_id in due]
+    books = []
+    for wanted_id in due:
+        if stop():
+            break
+        books.append(_search(ports, sessions, wanted_id, now, report))
     run_plans(books, situation, policies,
               lambda action: _carry_out(ports, sessions, settings, action, now, report))
-    return report.summary(start.reason)
+    failures = [f"{b.target.title}: {b.search_error}" for b in books if b.search_error]
+    failures += report.failed
+    return JobReport(report.summary(start.reason), done=max(0, len(books) - len(failures)),
+                     failed=len(failures), unit="books", failures=tuple(failures[:3]))
 
 
 def _situation(session: Session, torrents: TorrentClient, settings: Settings,

@@ -38,6 +38,7 @@ from .bibliography_sources import (
 )
 from .follows import apply_default_follows
 from .ports import Tracker
+from .reports import never
 
 log = logging.getLogger("mamcrawler.completion")
 Progress = Callable[[int, int | None, str], None]
@@ -89,10 +90,12 @@ class CompletionReport:
 
 def run(ports: CompletionPorts, sessions: sessionmaker[Session], policy: CompletionPolicy,
         now: datetime, progress: Progress | None = None,
-        only: Sequence[tuple[SubjectKind, str]] = ()) -> CompletionReport:
+        only: Sequence[tuple[SubjectKind, str]] = (),
+        stop: Callable[[], bool] = never) -> CompletionReport:
     """One completion run; never raises for a source's failure (see the module doc).
     `only`: check just these followed series or authors (kind, name; any case), now;
-    SubjectNotFollowed when one is not followed."""
+    SubjectNotFollowed when one is not followed. `stop` is asked before each subject:
+    True leaves the rest for the next run."""
     report = CompletionReport(budget=policy.tracker_requests_per_weekly_run)
     with session_scope(sessions) as session:
         report.follows_changed = apply_default_follows(session, policy, now)
@@ -102,6 +105,9 @@ def run(ports: CompletionPorts, sessions: sessionmaker[Session], policy: Complet
     shelf = TrackerShelf(ports.tracker, RequestBudget(policy.tracker_requests_per_weekly_run),
                          tracker_languages(policy.completion_language))
     for done, subject in enumerate(subjects):
+        if stop():
+            report.waiting, report.stopped = len(subjects) - done, "the run was stopped"
+            break
         if progress is not None:
             progress(done, len(subjects), f"{subject.kind} {subject.name}")
         try:

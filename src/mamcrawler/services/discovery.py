@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -43,6 +44,7 @@ from .bibliography_sources import BudgetSpent, RequestBudget, tracker_languages
 from .follows import followed_categories
 from .guard_store import latest_snapshot
 from .ports import Tracker
+from .reports import never
 
 log = logging.getLogger("mamcrawler.discovery")
 MARK_KEY = "category_sync.newest_added"
@@ -72,8 +74,9 @@ class DiscoveryReport:
 
 
 def run(tracker: Tracker, sessions: sessionmaker[Session], policy: CompletionPolicy,
-        now: datetime) -> DiscoveryReport:
-    """One category sync; a tracker failure ends it with what was found so far."""
+        now: datetime, stop: Callable[[], bool] = never) -> DiscoveryReport:
+    """One category sync; a tracker failure ends it with what was found so far. `stop`
+    is asked before the walk over the new releases (a stopping process skips it)."""
     report = DiscoveryReport(budget=policy.tracker_requests_per_weekly_run)
     budget = RequestBudget(policy.tracker_requests_per_weekly_run)
     languages = tracker_languages(policy.completion_language)
@@ -86,7 +89,7 @@ def run(tracker: Tracker, sessions: sessionmaker[Session], policy: CompletionPol
     found: list[tuple[Release, FindKind]] = []
     newest = None
     try:
-        if walk:
+        if walk and not stop():
             fresh, newest = _new_releases(tracker, budget, walk, languages, since)
             new = [r for r in fresh if r.category_id in followed]
             found += [(r, FindKind.CATEGORY) for r in new]

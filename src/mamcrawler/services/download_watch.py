@@ -10,6 +10,7 @@ An import interrupted by a crash is undone by `recover_incomplete` and redone he
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from mamcrawler.adapters.qbittorrent import QbitClient
 from mamcrawler.config import Settings
 from mamcrawler.domain.integrity import IntegrityPolicy, IntegrityVerdict, assess
 from mamcrawler.domain.naming import library_relpath
+from mamcrawler.domain.run_outcome import JobReport
 from mamcrawler.domain.states import DownloadState as D
 from mamcrawler.domain.states import IllegalTransition, WantedStatus, move_download
 from mamcrawler.domain.torrents import TorrentSnapshot
@@ -35,6 +37,7 @@ from .library_import import (
     recover_incomplete,
 )
 from .metadata_jobs import full_scan_on_import
+from .reports import never
 
 log = logging.getLogger("mamcrawler.downloads")
 WATCHED = (D.DOWNLOADING, D.VERIFYING, D.IMPORTING)
@@ -47,9 +50,17 @@ class DownloadWatchNotConfigured(Exception):
 @dataclass
 class WatchReport:
     imported: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # downloads failed: integrity, filing
     waiting: int = 0
     notes: list[str] = field(default_factory=list)
+    rejected: int = 0  # failed integrity: checked and turned away, the job's work done
+    errors: list[str] = field(default_factory=list)  # what this run could not do
+
+    def result(self) -> JobReport:
+        """A download the run could not check (audio tools) or file counts as failed."""
+        return JobReport(self.summary(), done=len(self.imported) + self.rejected,
+                         failed=len(self.errors), unit="completed downloads",
+                         failures=tuple(self.errors[:3]))
 
     def summary(self) -> str:
         parts = [f"{len(self.imported)} imported", f"{len(self.failed)} failed",
@@ -59,8 +70,10 @@ class WatchReport:
 
 
 def run(qbit: QbitClient, sessions, settings: Settings, now: datetime,
-        abs_client: AbsClient | None, integrity: IntegrityPolicy) -> str:
-    """One pass over the downloads in flight; returns a one-line summary."""
+        abs_client: AbsClient | None, integrity: IntegrityPolicy,
+        stop: Callable[[], bool] = never) -> WatchReport:
+    """One pass over the downloads in flight; `stop` is asked before each completed one
+    (True: the others wait for the next run)."""
     if settings.library_dir is None:
         raise DownloadWatchNotConfigured(
             "not configured: set LIBRARY_DIR to the Audiobookshelf library folder books are "
@@ -70,17 +83,19 @@ def run(qbit: QbitClient, sessions, settings: Settings, now: datetime,
         pending = session.execute(select(Download.id, Download.info_hash).where(
             Download.state.in_(WATCHED), Download.info_hash.is_not(None))).all()
     if not pending:
-        return report.summary()
+        return report
     torrents = {t.hash: t for t in qbit.torrents()}
     for download_id, info_hash in pending:
         torrent = torrents.get(info_hash)
         if torrent is None or not torrent.is_complete:
             report.waiting += 1
             continue
+        if stop():
+            break
         finish(download_id, torrent, sessions, settings, now, report, integrity)
     if report.imported and abs_client is not None:
         report.notes.append(ask_abs_to_scan(abs_client, settings))
-    return report.summary()
+    return report
 
 
 def finish(download_id: int, torrent: TorrentSnapshot, sessions, settings: Settings,
@@ -103,17 +118,20 @@ def finish(download_id: int, torrent: TorrentSnapshot, sessions, settings: Setti
     except AudioToolError as exc:  # our tools, not the download: try again next run
         _back_to(sessions, download_id, D.DOWNLOADING, f"cannot check yet: {exc}")
         report.notes.append(f"{title}: {exc}")
+        report.errors.append(f"{title}: cannot check yet: {exc}")
         return
     verdict = assess(facts, expected, policy)
     if not verdict.passed:
         _integrity_failed(sessions, download_id, verdict, now)
         report.failed.append(f"{title}: {verdict.summary}")
+        report.rejected += 1
         return
     try:
         book_id = _file(sessions, settings, download_id, content, verdict, redo, now)
     except LibraryImportError as exc:
         _import_failed(sessions, download_id, str(exc), now)
         report.failed.append(f"{title}: {exc}")
+        report.errors.append(f"{title}: not filed: {exc}")
         return
     report.imported.append(f"{title} (book {book_id})")
     report.notes.extend(full_scan_on_import(sessions, settings, book_id))

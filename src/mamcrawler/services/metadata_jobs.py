@@ -22,11 +22,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mamcrawler.adapters.audiobookshelf import AbsClient
 from mamcrawler.config import Settings
+from mamcrawler.domain.run_outcome import JobReport
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import Book
 
 from .metadata import BookOutcome, MetadataTools, enrich_book, open_tools
 from .metadata_gather import BookNotFound
+from .reports import never
 
 log = logging.getLogger("mamcrawler.metadata")
 BATCH_SIZE = 100
@@ -43,11 +45,15 @@ class RunReport:
     books_changed: int = 0
     flagged: int = 0
     failed: list[str] = field(default_factory=list)
+    unanswered: int = 0  # books checked that no source answered for (all failed)
     source_errors: Counter = field(default_factory=Counter)
     abs_notes: int = 0
 
-    def add(self, outcome: BookOutcome) -> None:
+    def add(self, outcome: BookOutcome, sources: int = 0) -> None:
         self.checked += 1
+        if sources and len(outcome.source_errors) >= sources:
+            self.unanswered += 1
+            self.failed.append(f"book {outcome.book_id}: no metadata source answered")
         self.changed_fields += len(outcome.changes)
         self.books_changed += bool(outcome.changes)
         self.flagged += outcome.flagged
@@ -67,15 +73,24 @@ class RunReport:
             parts.append(f"{len(self.failed)} failed: " + "; ".join(self.failed[:5]))
         return ", ".join(parts)
 
+    def result(self) -> JobReport:
+        """The run's result: a book fails when it raised or no source answered for it."""
+        return JobReport(self.summary(), done=self.checked - self.unanswered,
+                         failed=len(self.failed), unit="books", failures=tuple(self.failed[:3]))
+
 
 def enrich_many(sessions: sessionmaker[Session], tools: MetadataTools, book_ids: list[int],
-                *, listen: bool | None, progress: Progress | None = None) -> RunReport:
-    """Enrich every book in `book_ids`, counting; a failing book never stops the run."""
+                *, listen: bool | None, progress: Progress | None = None,
+                stop: Callable[[], bool] = never) -> RunReport:
+    """Enrich every book in `book_ids`, counting; a failing book never stops the run.
+    `stop` is asked before each book: True ends the run there."""
     report = RunReport()
     total = len(book_ids)
     for done, book_id in enumerate(book_ids):
+        if stop():
+            break
         try:
-            report.add(enrich_book(sessions, tools, book_id, listen=listen))
+            report.add(enrich_book(sessions, tools, book_id, listen=listen), len(tools.sources))
         except BookNotFound:
             continue  # deleted since the list was read
         except Exception as exc:  # one bad book must not end a library-wide run
@@ -109,14 +124,15 @@ def all_books(sessions: sessionmaker[Session], batch_size: int = BATCH_SIZE
 
 
 def maintenance(sessions: sessionmaker[Session], tools: MetadataTools, now: datetime,
-                progress: Progress | None = None) -> RunReport:
+                progress: Progress | None = None, stop: Callable[[], bool] = never
+                ) -> RunReport:
     """Re-check the books added in the last MAINTENANCE_RECENT_DAYS days."""
     ids = recent_books(sessions, now, tools.settings.maintenance_recent_days)
-    return enrich_many(sessions, tools, ids, listen=None, progress=progress)
+    return enrich_many(sessions, tools, ids, listen=None, progress=progress, stop=stop)
 
 
 def drift(sessions: sessionmaker[Session], tools: MetadataTools,
-          progress: Progress | None = None) -> RunReport:
+          progress: Progress | None = None, stop: Callable[[], bool] = never) -> RunReport:
     """Re-query the whole library in batches and correct what drifted, never a protected
     field (R17). Progress counts books against the library size when the run started."""
     with session_scope(sessions) as session:
@@ -124,7 +140,9 @@ def drift(sessions: sessionmaker[Session], tools: MetadataTools,
     report = RunReport()
     done = 0
     for batch in all_books(sessions):
-        part = enrich_many(sessions, tools, batch, listen=False)
+        if stop():
+            break
+        part = enrich_many(sessions, tools, batch, listen=False, stop=stop)
         _fold(report, part)
         done += len(batch)
         if progress is not None:
@@ -138,6 +156,7 @@ def _fold(into: RunReport, part: RunReport) -> None:
     into.books_changed += part.books_changed
     into.flagged += part.flagged
     into.failed += part.failed
+    into.unanswered += part.unanswered
     into.source_errors.update(part.source_errors)
     into.abs_notes += part.abs_notes
 
@@ -197,18 +216,22 @@ def _refuse_demo(ctx: Any) -> None:
         raise JobNotConfigured(DEMO_NOTE)
 
 
-def maintenance_job(ctx: Any) -> str:
-    """The metadata_maintenance job."""
+def maintenance_job(ctx: Any) -> JobReport:
+    """The metadata_maintenance job; a stopping process ends it after the current book."""
     _refuse_demo(ctx)
+    guard = ctx.guard()
     with open_tools(ctx.settings, abs_client=abs_client_of(ctx)) as tools:
-        return maintenance(ctx.sessions, tools, ctx.clock(), ctx.progress).summary()
+        report = maintenance(ctx.sessions, tools, ctx.clock(), ctx.progress, stop=guard)
+    return guard.judged(report.result())
 
 
-def drift_job(ctx: Any) -> str:
-    """The metadata_drift job."""
+def drift_job(ctx: Any) -> JobReport:
+    """The metadata_drift job; a stopping process ends it after the current book."""
     _refuse_demo(ctx)
+    guard = ctx.guard()
     with open_tools(ctx.settings, abs_client=abs_client_of(ctx), listen=False) as tools:
-        return drift(ctx.sessions, tools, ctx.progress).summary()
+        report = drift(ctx.sessions, tools, ctx.progress, stop=guard)
+    return guard.judged(report.result())
 
 
 def refresh_book(ctx: Any, book_id: int, *, listen: bool | None = None) -> BookOutcome:

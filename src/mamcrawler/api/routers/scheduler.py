@@ -28,6 +28,8 @@ class RunOut(BaseModel):
     outcome: RunOutcome
     summary: str | None
     error: str | None
+    items_done: int | None = None  # for jobs that count their items: a partial run's counts
+    items_failed: int | None = None
 
     model_config = {"from_attributes": True}
 
@@ -43,6 +45,8 @@ class JobOut(BaseModel):
 
 class SchedulerOut(BaseModel):
     running: bool
+    leading: bool  # this process runs the schedule; False: another one does (see leader)
+    leader: str  # which process runs the schedule
     autonomous: bool  # False when every job is paused
     jobs: list[JobOut]
 
@@ -56,8 +60,8 @@ def _job_out(status: JobStatus) -> JobOut:
 def scheduler_view(request: Request) -> SchedulerOut:
     sched = runtime(request).scheduler
     jobs = [_job_out(s) for s in sched.statuses()]
-    return SchedulerOut(running=sched.running, autonomous=not all(j.paused for j in jobs),
-                        jobs=jobs)
+    return SchedulerOut(running=sched.running, leading=sched.leading, leader=sched.leader(),
+                        autonomous=not all(j.paused for j in jobs), jobs=jobs)
 
 
 router = APIRouter(prefix="/api/scheduler", tags=["scheduler"])

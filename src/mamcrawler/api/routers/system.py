@@ -25,7 +25,9 @@ class Health(BaseModel):
     # then "ready", or "simulator only" without the tools; null when not in demo mode.
     demo_world: str | None
     database: str
-    scheduler: str  # running, stopped, or waiting (for the demo world)
+    scheduler: str  # running (this process runs the schedule), standby, waiting (for the
+    # demo world) or stopped
+    scheduler_leader: str  # which process runs the schedule
 
 
 class SystemStatus(BaseModel):
@@ -35,6 +37,8 @@ class SystemStatus(BaseModel):
     database_backend: str
     database: str  # location without credentials
     scheduler_running: bool
+    scheduler_leading: bool
+    scheduler_leader: str
     autonomous: bool
     warnings: list[str]
 
@@ -55,7 +59,7 @@ def health(request: Request):
     return ok(Health(status="ok" if db_ok else "degraded", version=__version__,
                      demo=rt.settings.is_demo, demo_world=_demo_world(rt),
                      database="ok" if db_ok else "unreachable",
-                     scheduler=_scheduler_state(rt)))
+                     scheduler=_scheduler_state(rt), scheduler_leader=rt.scheduler.leader()))
 
 
 def _demo_world(rt) -> str | None:
@@ -65,8 +69,10 @@ def _demo_world(rt) -> str | None:
 
 
 def _scheduler_state(rt) -> str:
-    if rt.scheduler.running:
+    if rt.scheduler.leading:
         return "running"
+    if rt.scheduler.running:
+        return "standby"
     return "waiting" if rt.demo_world == "starting" else "stopped"
 
 
@@ -78,6 +84,7 @@ def status(request: Request):
         version=__version__, demo=rt.settings.is_demo, demo_world=_demo_world(rt),
         database_backend=url.get_backend_name(),
         database=url.render_as_string(hide_password=True), scheduler_running=rt.scheduler.running,
+        scheduler_leading=rt.scheduler.leading, scheduler_leader=rt.scheduler.leader(),
         autonomous=scheduler_view(request).autonomous, warnings=rt.settings.startup_warnings(),
     ))
 

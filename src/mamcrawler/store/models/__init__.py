@@ -29,14 +29,15 @@ from .library import (
     Narrator,
     Series,
 )
-from .system import AppState, JobLock, JobSetting, RequestLog, TaskRun
+from .system import AppState, JobLock, JobSetting, RequestLog, SchedulerLease, TaskRun
 from .torrents import SeedingAction, TorrentRecoveryAttempt
 
 __all__ = [
     "AccountDecision", "AccountSnapshot", "AppState", "Author", "Base", "Book", "BookAuthor",
     "BookNarrator", "BookSeries", "CategorySetting", "Download", "FailedAttempt", "FieldSource",
     "JobLock", "JobSetting", "LibraryFile", "MetadataCorrection", "MissingBook", "Narrator",
-    "RatioGuardEvent", "RatioGuardState", "RequestLog", "RulesSnapshot", "SeedingAction",
+    "RatioGuardEvent", "RatioGuardState", "RequestLog", "RulesSnapshot", "SchedulerLease",
+    "SeedingAction",
     "Series", "TaskRun",
     "TorrentRecoveryAttempt", "TrackedTorrent", "VipPending", "WantedBook", "utcnow",
 ]

@@ -31,10 +31,13 @@ class TaskRun(OwnedByProcess, Base):
     trigger: Mapped[str] = mapped_column(String(20), default="schedule")
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     finished_at: Mapped[datetime | None] = mapped_column()
-    # a RunOutcome: running, success, failed, skipped, not_configured, interrupted
+    # a RunOutcome: running, success, partial, failed, skipped, not_configured, interrupted
     outcome: Mapped[str] = mapped_column(String(20), default="running")
     summary: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+    # Items done and failed, for jobs that count them (a partial run's counts).
+    items_done: Mapped[int | None] = mapped_column(Integer)
+    items_failed: Mapped[int | None] = mapped_column(Integer)
     __table_args__ = (Index("ix_task_runs_job_started", "job_name", "started_at"),)
 
 
@@ -46,6 +49,16 @@ class JobLock(OwnedByProcess, Base):
     holder: Mapped[str] = mapped_column(String(200))
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()  # acquired_at + the job's max runtime
+
+
+class SchedulerLease(OwnedByProcess, Base):
+    """The one process that runs the schedule; the others serve the API and wait to
+    take over when it stops renewing or dies (one row, name "scheduler")."""
+
+    __tablename__ = "scheduler_lease"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class JobSetting(Base):
