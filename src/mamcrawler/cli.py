@@ -250,7 +250,7 @@ def status() -> None:
             hide_password=True))),
         ("service", "not running (start it with `mamcrawler serve`)" if running is None else
                     f"running at {running.url} (pid {running.pid}){world}"),
-        ("schedules", escape(leader))])
+        ("scheduler", escape(leader))])
     for warning in s.startup_warnings():
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     _print_jobs(s)
