@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from mamcrawler import __version__
+from mamcrawler import __version__, web
 from mamcrawler.runtime import Runtime
 
 from .deps import require_api_key
@@ -52,4 +52,5 @@ def create_app(rt: Runtime, *, start_scheduler: bool = True) -> FastAPI:
                    metadata.router, scheduler.router, system.router, account.router,
                    compliance.router, completion.router):
         app.include_router(router, dependencies=protected)
+    web.install(app)  # the dashboard's pages, sign-in and assets
     return app
