@@ -33,9 +33,9 @@
     };
   }
 
-  function axis() {
+  function axis(size) {
     return { stroke: axisColour, grid: { stroke: gridColour, width: 1 },
-             ticks: { stroke: gridColour, width: 1 } };
+             ticks: { stroke: gridColour, width: 1 }, size: size };
   }
 
   var charts = [];
@@ -49,7 +49,7 @@
     }
     var opts = {
       width: el.clientWidth || 300, height: 240,
-      series: [{}].concat(series), axes: [axis(), axis()],
+      series: [{}].concat(series), axes: [axis(50), axis(70)],
       plugins: [marksPlugin(data.marks)],
       legend: { live: false }
     };
