@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mamcrawler.domain.run_outcome import RunOutcome
 from mamcrawler.logs import redact
+from mamcrawler.services import notify
 from mamcrawler.store import locks
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.liveness import Heartbeat, Owner, why_dead
 from mamcrawler.store.models import TaskRun
 
-from . import registry
+from . import alerts, registry
 from .context import JobContext, JobNotConfigured
 
 log = logging.getLogger("mamcrawler.jobs")
@@ -55,7 +56,8 @@ def run_job(ctx: JobContext, name: str, trigger: str = "schedule") -> RunResult:
         summary = f"skipped: {name} is already running ({locks.holder_of(ctx.sessions, name)})"
     else:
         try:
-            with Heartbeat(ctx.sessions, name, holder, run_id, ctx.clock):
+            with Heartbeat(ctx.sessions, name, holder, run_id, ctx.clock), \
+                    notify.using(ctx.notifier):
                 summary = spec.func(ctx)
             outcome = RunOutcome.SUCCESS
         except JobNotConfigured as exc:
@@ -69,7 +71,9 @@ def run_job(ctx: JobContext, name: str, trigger: str = "schedule") -> RunResult:
             raise
         finally:
             locks.release(ctx.sessions, name, holder)
-    return _finish(ctx, run_id, outcome, summary, error, started)
+    result = _finish(ctx, run_id, outcome, summary, error, started)
+    alerts.after_run(ctx, result)  # R23: a job failed twice in a row
+    return result
 
 
 def _finish(ctx: JobContext, run_id: int, outcome: RunOutcome, summary: str | None,
