@@ -22,6 +22,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mamcrawler.domain.metadata_merge import parse_precedence
+from mamcrawler.domain.notices import parse_kinds
 from mamcrawler.domain.record_match import RecordMatchPolicy, parse_weights
 from mamcrawler.logs import mask_url, url_passwords
 
@@ -324,6 +325,23 @@ class Settings(BaseSettings):
         True, description="true to want the ten most snatched new releases of Fantasy (41) "
         "and Science Fiction (47) of each category_sync window")
 
+    # Notifications (R23) and metrics
+    notify_urls: SecretStr | None = Field(
+        None, description="Apprise URLs to send notifications to, separated by spaces or "
+        "commas, e.g. ntfys://ntfy.sh/my-topic or discord://id/token; empty = none")
+    notify_off: str = Field(
+        "", description="notification kinds switched off, comma-separated, e.g. "
+        "download_failed,job_failed_twice (kinds: ratio_emergency ratio_recovered "
+        "vip_renewed vip_renewal_failed vip_price_mismatch download_failed "
+        "download_abandoned integrity_failed job_failed_twice tracker_session_rejected); "
+        "empty = all on")
+    notify_repeat_minutes: int = Field(
+        60, ge=0, le=10080, description="minutes before the same notification (kind and "
+        "subject) is sent again, 0-10080; 0 = every time")
+    metrics_public: bool = Field(
+        False, description="true to serve /metrics without the API key (e.g. for a "
+        "Prometheus on the same host); default false")
+
     # Retention (R1)
     retention_days: int = Field(30, ge=1, le=3650, description="days of history to keep, >= 1")
 
@@ -370,6 +388,12 @@ class Settings(BaseSettings):
                 "recover in and would flap between frozen and thawed"
             )
         return value
+
+    @field_validator("notify_off")
+    @classmethod
+    def _notice_kinds(cls, value: str) -> str:
+        parse_kinds(value)
+        return value.strip()
 
     @field_validator("metadata_precedence")
     @classmethod

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from mamcrawler import __version__
+from mamcrawler import __version__, web
 from mamcrawler.runtime import Runtime
 
 from .deps import require_api_key
@@ -18,6 +18,7 @@ from .routers import (
     compliance,
     library,
     metadata,
+    metrics,
     scheduler,
     system,
 )
@@ -52,4 +53,6 @@ def create_app(rt: Runtime, *, start_scheduler: bool = True) -> FastAPI:
                    metadata.router, scheduler.router, system.router, account.router,
                    compliance.router, completion.router):
         app.include_router(router, dependencies=protected)
+    app.include_router(metrics.router)  # checks the key itself: METRICS_PUBLIC
+    web.install(app)  # the dashboard's pages, sign-in and assets
     return app

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mamcrawler.config import Settings
 from mamcrawler.policies import Policies
+from mamcrawler.services import notify
 from mamcrawler.services.clients import ClientCache, JobNotConfigured
+from mamcrawler.services.notify import Notifier
 from mamcrawler.services.reports import RunGuard
 from mamcrawler.services.tracker import TrackerEndpoint
 
@@ -72,10 +74,13 @@ class JobContext:
     # Set when the process is stopping: long jobs end after the item they are on.
     stopping: threading.Event = field(default_factory=threading.Event)
     active: ActiveRuns = field(default_factory=ActiveRuns)
+    notifier: Notifier = None  # type: ignore[assignment]  # from NOTIFY_URLS when not given
 
     def __post_init__(self) -> None:
         if self.policies is None:
             self.policies = Policies.from_settings(self.settings)
+        if self.notifier is None:
+            self.notifier = notify.from_settings(self.settings)
 
     def guard(self) -> RunGuard:
         """A new run's stop signal (see services.reports)."""

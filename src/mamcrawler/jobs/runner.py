@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mamcrawler.domain.run_outcome import JobReport, RunOutcome
 from mamcrawler.logs import redact
+from mamcrawler.services import notify
 from mamcrawler.services.reports import JobStopped
 from mamcrawler.store import locks
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.liveness import Heartbeat, Owner, why_dead
 from mamcrawler.store.models import TaskRun
 
-from . import registry
+from . import alerts, registry
 from .context import ActiveRun, JobContext, JobNotConfigured
 
 log = logging.getLogger("mamcrawler.jobs")
@@ -67,7 +68,9 @@ def run_job(ctx: JobContext, name: str, trigger: str = "schedule") -> RunResult:
     # Active until recorded: a stopping service waits for the record, not just the work.
     with ctx.active.running(ActiveRun(run_id, name, holder)):
         ended = _run_locked(ctx, spec, run_id, holder, owner, started)
-        return _finish(ctx, run_id, ended, started)
+        result = _finish(ctx, run_id, ended, started)
+    alerts.after_run(ctx, result)  # R23: a job failed twice in a row
+    return result
 
 
 def _run_locked(ctx: JobContext, spec: registry.JobSpec, run_id: int, holder: str,
@@ -77,7 +80,8 @@ def _run_locked(ctx: JobContext, spec: registry.JobSpec, run_id: int, holder: st
         return Ended(RunOutcome.SKIPPED, f"skipped: {name} is already running "
                      f"({locks.holder_of(ctx.sessions, name)})")
     try:
-        with Heartbeat(ctx.sessions, name, holder, run_id, ctx.clock):
+        with Heartbeat(ctx.sessions, name, holder, run_id, ctx.clock), \
+                notify.using(ctx.notifier):
             return _judged(ctx, spec.func(ctx))
     except JobStopped as exc:
         return Ended(RunOutcome.INTERRUPTED, exc.summary, STOPPED)

@@ -21,7 +21,7 @@ from mamcrawler.policies import Policies
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import VipPending, WantedBook
 
-from . import guard_store, rules
+from . import guard_store, notify, rules
 from .acquisition_inputs import domain_events
 from .vip_purchases import carry_out, last_price_mismatch, record_decision, recorded_vip_buys
 
@@ -87,6 +87,7 @@ def account_check(client: MamClient, sessions: sessionmaker[Session], policies: 
     decision = vip_keeper.decide(stats, vip, now, ratio_emergency=emergency, in_flight=bought,
                                  price_mismatch=mismatch)
     run = carry_out(client, decision.actions, stats, vip)
+    notify.vip_purchases(run.records)
     done_at = _after(clock, now)
     # Recorded at once and on its own: if anything later fails, the next run still knows
     # what was bought and does not buy it again.

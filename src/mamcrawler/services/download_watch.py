@@ -23,6 +23,7 @@ from mamcrawler.adapters.qbittorrent import QbitClient
 from mamcrawler.config import Settings
 from mamcrawler.domain.integrity import IntegrityPolicy, IntegrityVerdict, assess
 from mamcrawler.domain.naming import library_relpath
+from mamcrawler.domain.notices import NoticeKind
 from mamcrawler.domain.run_outcome import JobReport
 from mamcrawler.domain.states import DownloadState as D
 from mamcrawler.domain.states import IllegalTransition, WantedStatus, move_download
@@ -30,7 +31,7 @@ from mamcrawler.domain.torrents import TorrentSnapshot
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import Book, Download, FailedAttempt, WantedBook
 
-from . import library
+from . import library, notify
 from .library_import import (
     LibraryImportError,
     import_download,
@@ -155,6 +156,8 @@ def _integrity_failed(sessions, download_id: int, verdict: IntegrityVerdict,
                                   stage="integrity", reason=verdict.summary, at=now))
         _requeue(session, download, "integrity failed; the next-best release will be tried")
     log.warning("download %s failed integrity: %s", download_id, verdict.summary)
+    notify.send(NoticeKind.INTEGRITY_FAILED, f"integrity check failed: {download.title}",
+                f"{verdict.summary}; the next-best release will be tried", str(download_id))
 
 
 def _import_failed(sessions, download_id: int, error: str, now: datetime) -> None:
@@ -165,6 +168,7 @@ def _import_failed(sessions, download_id: int, error: str, now: datetime) -> Non
                                   author=download.author, release_id=download.release_id,
                                   stage="import", reason=error, at=now))
     log.warning("download %s could not be filed: %s", download_id, error)
+    notify.download_failed(download.title, error, False, download_id)
 
 
 def _requeue(session, download: Download, note: str) -> None:

@@ -13,6 +13,8 @@ from mamcrawler.domain.states import DownloadState, WantedStatus
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import Download, FailedAttempt, WantedBook
 
+from . import notify
+
 log = logging.getLogger("mamcrawler.acquisition")
 
 
@@ -37,3 +39,4 @@ def grab_failed(sessions, download_id: int, error: str, now: datetime) -> None:
             item.status = WantedStatus.WANTED
         item.note = f"grab failed: {error}; {decision.reason}"
     log.warning("grab of download %s failed: %s (%s)", download_id, error, decision.reason)
+    notify.download_failed(download.title, error, decision.abandoned, download_id)

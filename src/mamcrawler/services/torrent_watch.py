@@ -46,7 +46,7 @@ from mamcrawler.domain.seeding import (
 )
 from mamcrawler.domain.torrents import ClientSnapshot, TorrentSnapshot
 from mamcrawler.policies import Policies
-from mamcrawler.services import guard_store, torrent_store
+from mamcrawler.services import guard_store, notify, torrent_store
 from mamcrawler.services.clients import JobNotConfigured
 from mamcrawler.services.ports import TorrentClient
 from mamcrawler.store.db import session_scope
@@ -165,6 +165,7 @@ def update_guard(
     if step.transition is not None:
         log.warning("ratio guard %s → %s: %s", step.transition.from_state,
                     step.transition.to_state, step.reason)
+        notify.guard_changed(step.transition.to_state, step.reason)
     actions = _with_pending_restore(session, step.new_state, step.actions, step.reason)
     return GuardOutcome(step.new_state, actions, _guard_note(step, stats))
 

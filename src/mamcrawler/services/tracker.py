@@ -9,9 +9,11 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from mamcrawler.adapters.mam import MamClient, SharedRateLimiter
+from mamcrawler import metrics
+from mamcrawler.adapters.mam import MamClient, SharedRateLimiter, TrackerAuthError
 from mamcrawler.adapters.mam.client import SIM_EVENTS_PATH
 from mamcrawler.adapters.mam.session import SessionStore
+from mamcrawler.services import notify
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import AppState, utcnow
 
@@ -128,6 +130,7 @@ def make_client(endpoint: TrackerEndpoint | None, sessions: sessionmaker[Session
         carried = CarriedSessionFile(Path(endpoint.shared_dir) / CARRIED_SESSION_FILE)
     if endpoint.simulator or endpoint.demo:
         options.setdefault("events_path", SIM_EVENTS_PATH)
+    options.setdefault("observe", observe_request)
     if sessions is not None:
         store: SessionStore = DbSessionStore(sessions, key, carried)
     elif carried is not None:
@@ -136,6 +139,13 @@ def make_client(endpoint: TrackerEndpoint | None, sessions: sessionmaker[Session
         raise ValueError("a tracker client needs the database or a DATA_DIR for its session")
     return MamClient(endpoint.base_url, endpoint.first_cookie, store,
                      min_interval_s=endpoint.min_interval_s, **options)
+
+
+def observe_request(path: str, status: str, error: BaseException | None) -> None:
+    """Every tracker request: counted for /metrics; a rejected session is told (R23)."""
+    metrics.tracker_request(path, status)
+    if isinstance(error, TrackerAuthError):
+        notify.tracker_session_rejected(str(error))
 
 
 _limiters: dict[Path, SharedRateLimiter] = {}

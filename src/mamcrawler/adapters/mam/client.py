@@ -41,7 +41,7 @@ from mamcrawler.adapters.mam.ratelimit import (
     shared_limiter,
 )
 from mamcrawler.adapters.mam.session import SessionStore
-from mamcrawler.adapters.mam.transport import Kind, TrackerTransport
+from mamcrawler.adapters.mam.transport import Kind, Observer, TrackerTransport
 from mamcrawler.domain.records import AccountStats, Release
 from mamcrawler.torrentfile import BencodeError, read_torrent
 
@@ -81,6 +81,7 @@ class MamClient:
         backoff_max_s: float = 60.0,
         retry_after_cap_s: float = 300.0,
         events_path: str | None = None,
+        observe: Observer | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._events_path = events_path
@@ -97,6 +98,7 @@ class MamClient:
             backoff_base_s=backoff_base_s,
             backoff_max_s=backoff_max_s,
             retry_after_cap_s=retry_after_cap_s,
+            observe=observe,
         )
 
     def close(self) -> None:

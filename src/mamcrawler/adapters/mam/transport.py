@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Callable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from http.cookies import CookieError, SimpleCookie
 
@@ -58,6 +59,14 @@ for _name in _HTTP_LOGGERS:
         logging.getLogger(_name).addFilter(_MASK)
 
 
+# Told of every request sent: (path, HTTP status or "error", the TrackerError raised or None).
+Observer = Callable[[str, str, BaseException | None], None]
+
+
+def _unobserved(path: str, status: str, error: BaseException | None) -> None:
+    return None
+
+
 class Kind(enum.Enum):
     READ = "read"  # idempotent: retried with back-off
     ONCE = "once"  # has a side effect but a lost answer is harmless: not retried
@@ -81,7 +90,9 @@ class TrackerTransport:
         backoff_base_s: float = 2.0,
         backoff_max_s: float = 60.0,
         retry_after_cap_s: float = 300.0,
+        observe: Observer | None = None,
     ) -> None:
+        self._observe = observe or _unobserved
         self._configured = mam_id.strip() if mam_id else ""
         self._store = store
         self._limiter = limiter
@@ -155,12 +166,19 @@ class TrackerTransport:
                 try:
                     response = self._http.get(url, headers={"Cookie": f"{COOKIE_NAME}={sent}"})
                 except httpx.TransportError as exc:
+                    self._observe(url.split("?")[0], "error", exc)
                     raise self._transport_failure(exc, kind, what) from None
                 self._remember_rotation(response, sent)
                 log.debug("tracker GET %s -> %s", url.split("?")[0], response.status_code)
                 # Checked before letting go, so a 429's back-off is in the shared timeline
                 # before any other process sends its next request.
-                self._check(response, kind, what, sent)
+                path, status = url.split("?")[0], str(response.status_code)
+                try:
+                    self._check(response, kind, what, sent)
+                except TrackerError as exc:
+                    self._observe(path, status, exc)
+                    raise
+                self._observe(path, status, None)
         except LimiterLockTimeout as exc:  # nothing was sent
             raise TrackerUnavailable(str(exc)) from None
         return response
