@@ -166,8 +166,10 @@ def test_jobs_run_exits_6_on_a_partial_run(db_url, tmp_path, processes, tracker_
 
     engine = make_engine(db_url)
     with session_scope(make_session_factory(engine)) as s:
+        wanted, _ = add_wanted(s, {"title": "Pending Book", "author": "Ana Vale"})
+        s.flush()  # only a pending release whose book is still wanted is looked up
         s.add(VipPending(release_id="77", title="Pending Book", author="Ana Vale",
-                         created_at=datetime.now(UTC)))
+                         wanted_id=wanted.id, created_at=datetime.now(UTC)))
     engine.dispose()
     tracker_sim.control.fail(404, count=1, path=SEARCH_PATH)  # the VIP-pending walk's search
     env = cli_env(data_dir=tmp_path / "data", api_key=API_KEY, demo="false",

@@ -37,12 +37,11 @@ def ratio_emergency(session: Session, stats: AccountStats, guard: GuardPolicy,
 
 def walk_vip_pending(session: Session, client: MamClient, stats: AccountStats,
                      events: tuple[SiteEvent, ...], now: datetime,
-                     guard_policy: GuardPolicy | None = None) -> int:
+                     guard_policy: GuardPolicy) -> int:
     """Hand back to acquisition the pending releases that turned free (events by their
     end, VIP-free by the VIP expiry) or that the ratio now affords: their wanted entry is
     due at the next acquisition run, which chooses and grabs as always. Books no longer
     wanted leave the list. Returns how many were handed back."""
-    guard_policy = guard_policy or GuardPolicy()
     account = AccountView(stats.class_name, stats.vip_until)
     guard = guard_store.current_guard(session)
     buffer = upload_buffer_bytes(stats.uploaded_bytes, stats.downloaded_bytes,
