@@ -107,6 +107,10 @@ class Settings(BaseSettings):
         None,
         description="true/false; empty = demo mode exactly when MAM_ID is not set",
     )
+    api_max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, le=1024**3,
+        description="largest request body the API accepts, in bytes, 1024-1073741824; a "
+        "larger one is answered 413 without being read")
 
     # Tracker
     mam_id: SecretStr | None = Field(
