@@ -48,7 +48,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 def errors_in_envelope(schema: dict[str, Any]) -> None:
     """Document every error as the envelope it is: 422 (FastAPI documents `{detail}`), 401
-    where the key is needed, 413 where a body is taken, and any other status as `default`."""
+    where the key is needed, 413 where a body is taken, and any other 4XX and 5XX."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["ErrorEnvelope"] = ErrorEnvelope.model_json_schema()
     for operations in schema.get("paths", {}).values():
@@ -60,7 +60,8 @@ def errors_in_envelope(schema: dict[str, Any]) -> None:
                 responses["401"] = _error("missing or wrong API key")
             if "requestBody" in operation:
                 responses["413"] = _error("request body larger than API_MAX_BODY_BYTES")
-            responses["default"] = _error("any other error (404, 409, 500, ...)")
+            responses["4XX"] = _error("any other refusal (404, 405, 409, ...)")
+            responses["5XX"] = _error("the service failed; the details are in its log")
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
 
