@@ -27,7 +27,7 @@ from mamcrawler.logs import setup_logging
 
 app = typer.Typer(help="MAMcrawler: keeps an audiobook collection complete and the tracker "
                   "account healthy.", no_args_is_help=True, pretty_exceptions_enable=False)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema and backups.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Scheduled jobs.", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -148,6 +148,25 @@ def db_upgrade() -> None:
     engine = _database(settings())
     console.print(f"database at revision {migrate.current_revision(engine)}")
     engine.dispose()
+
+
+@db_app.command("backup")
+def db_backup(path: Annotated[str, typer.Argument(
+        help="the file to write, or a folder to write <database>-<time>.db into")]) -> None:
+    """Copy the SQLite database into PATH, also while the service runs (PostgreSQL: pg_dump)."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from mamcrawler.services.backups import BackupError, backup_to
+
+    try:
+        done = backup_to(settings(), Path(path), datetime.now(UTC))
+    except BackupError as exc:
+        err.print(escape(str(exc)), highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    console.print(f"{done.summary()}\nto restore: stop the service, delete {done.database}-wal "
+                  f"and -shm, copy the backup over {done.database}, start", highlight=False,
+                  soft_wrap=True)
 
 
 @jobs_app.command("list")

@@ -39,6 +39,7 @@ DEFAULT_SCHEDULES: dict[str, str] = {
     "metadata_maintenance": "0 5 * * sat",
     "metadata_drift": "0 6 1 * *",
     "retention_cleanup": "30 3 * * *",
+    "backup": "15 3 * * *",
 }
 
 _EVERY = re.compile(r"^every\s+(\d+)\s*([mhd])$", re.IGNORECASE)
@@ -111,6 +112,10 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(
         20, ge=0, le=600, description="seconds a stopping `serve` lets running jobs finish "
         "their current item, 0-600; jobs still running then are recorded interrupted")
+    api_max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, le=1024**3,
+        description="largest request body the API accepts, in bytes, 1024-1073741824; a "
+        "larger one is answered 413 without being read")
 
     # Tracker
     mam_id: SecretStr | None = Field(
@@ -345,6 +350,13 @@ class Settings(BaseSettings):
     # Retention (R1)
     retention_days: int = Field(30, ge=1, le=3650, description="days of history to keep, >= 1")
 
+    # Backups (SQLite)
+    backup_dir: Path | None = Field(
+        None, description="folder for the daily database backups; empty = DATA_DIR/backups")
+    backup_keep_days: int = Field(
+        7, ge=1, le=3650, description="days daily backups are kept, 1-3650 (the newest one is "
+        "always kept)")
+
     # Schedules (R2)
     schedule_account_check: str = DEFAULT_SCHEDULES["account_check"]
     schedule_torrent_watch: str = DEFAULT_SCHEDULES["torrent_watch"]
@@ -355,6 +367,7 @@ class Settings(BaseSettings):
     schedule_metadata_maintenance: str = DEFAULT_SCHEDULES["metadata_maintenance"]
     schedule_metadata_drift: str = DEFAULT_SCHEDULES["metadata_drift"]
     schedule_retention_cleanup: str = DEFAULT_SCHEDULES["retention_cleanup"]
+    schedule_backup: str = DEFAULT_SCHEDULES["backup"]
 
     @field_validator("mam_url", "abs_url", "prowlarr_url")
     @classmethod
@@ -436,6 +449,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'mamcrawler.db').as_posix()}"
+
+    @property
+    def effective_backup_dir(self) -> Path:
+        return self.backup_dir or self.data_dir / "backups"
 
     def schedule_for(self, job: str) -> str | None:
         """The configured schedule of `job`, or None when it has no SCHEDULE_ setting."""

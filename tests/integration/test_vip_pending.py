@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from mamcrawler.adapters.mam import MamClient, MemorySessionStore
+from mamcrawler.domain.ratio_guard import GuardPolicy
 from mamcrawler.services.account import walk_vip_pending
 from mamcrawler.services.acquisition import due_wanted
 from mamcrawler.store.db import session_scope
@@ -50,7 +51,7 @@ def test_pending_releases_go_back_to_acquisition_when_free_or_affordable(
         "/tor/js/loadSearchJSONbasic.php", 0)
     now = datetime.now(UTC)
     with session_scope(sessions) as s:
-        moved = walk_vip_pending(s, mam, mam.account_stats(), (), now)
+        moved = walk_vip_pending(s, mam, mam.account_stats(), (), now, GuardPolicy())
     assert moved == 1
     searches = tracker_sim.control.state()["requests"]["/tor/js/loadSearchJSONbasic.php"]
     assert searches - searches_before == 2  # the cancelled book is not searched
@@ -66,7 +67,7 @@ def test_pending_releases_go_back_to_acquisition_when_free_or_affordable(
     # The ratio rises far above the floor: the paid release is affordable now.
     tracker_sim.control.account(class_name="Power User", ratio=50.0)
     with session_scope(sessions) as s:
-        assert walk_vip_pending(s, mam, mam.account_stats(), (), now) == 1
+        assert walk_vip_pending(s, mam, mam.account_stats(), (), now, GuardPolicy()) == 1
         assert set(due_wanted(s, now, 10)) == {vip_free, paid}
         assert cancelled not in due_wanted(s, now, 10)
         note = s.get(WantedBook, paid).note

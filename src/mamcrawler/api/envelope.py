@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -25,6 +25,15 @@ class Envelope(BaseModel, Generic[T]):
     data: T | None = None
     error: str | None = None
     timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class ErrorEnvelope(BaseModel):
+    """Every error answer, validation errors (422) included; documented as such."""
+
+    success: Literal[False] = False
+    data: None = None
+    error: str = Field(description="what went wrong and, where it helps, what to do")
+    timestamp: datetime
 
 
 class Page(BaseModel, Generic[T]):
@@ -67,10 +76,21 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "invalid request: " + "; ".join(parts)
 
 
+def _no_route(path: str) -> str:
+    # No redirect to the path without the slash: its Location would be built from the
+    # client's Host header.
+    bare = path.rstrip("/")
+    hint = f"; without the trailing slash: {bare}" if bare and bare != path else ""
+    return f"no such endpoint: {path}{hint} (the API is described at /docs)"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":  # the router's: no such route
+            message = _no_route(request.url.path)
+        return error_response(exc.status_code, message, getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mamcrawler.domain.run_outcome import JobReport
-from mamcrawler.services import metadata_jobs, retention
+from mamcrawler.services import backups, metadata_jobs, retention
 from mamcrawler.store.db import session_scope
 
 from . import account_jobs, acquisition_jobs, discovery_jobs, watch_jobs
@@ -58,6 +58,7 @@ for _spec in (
     JobSpec("metadata_drift", "re-query sources for the whole library",
             metadata_jobs.drift_job, max_runtime_s=6 * 3600),
     JobSpec("retention_cleanup", "delete history past retention", _retention_cleanup),
+    JobSpec("backup", "back up the SQLite database into BACKUP_DIR", backups.backup_job),
 ):
     register(_spec)
 

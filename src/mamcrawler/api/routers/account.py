@@ -17,6 +17,7 @@ from ..deps import DbSession, runtime
 from ..envelope import ApiError, Envelope, ok
 
 router = APIRouter(tags=["account"])
+FIRST_MONTH, LAST_MONTH = "2000-01", "2999-12"
 
 
 class VipStatusOut(BaseModel):
@@ -102,9 +103,11 @@ def events(request: Request, session: DbSession):
 @router.get("/api/compliance/report", response_model=Envelope[reports.MonthReport],
             summary="One month: ratio range, VIP days, points, renewals, emergencies")
 def compliance_report(session: DbSession, month: Annotated[
-        str | None, Query(description="YYYY-MM; default the current month",
-                          pattern=r"^\d{4}-\d{2}$")] = None):
+        str | None, Query(description=f"YYYY-MM from {FIRST_MONTH} to {LAST_MONTH}; default "
+                          "the current month", pattern=r"^\d{4}-\d{2}$")] = None):
     month = month or datetime.now(UTC).strftime("%Y-%m")
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month) or month < "2000-01":
-        raise ApiError(422, f"invalid request: month {month!r} must be YYYY-MM (2000-01 or later)")
+    # Bounded above too: 9999-12 has no next month to end the report at (was a 500).
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month) or not FIRST_MONTH <= month <= LAST_MONTH:
+        raise ApiError(422, f"invalid request: month {month!r} must be YYYY-MM from "
+                            f"{FIRST_MONTH} to {LAST_MONTH}")
     return ok(reports.month_report(session, month))

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from mamcrawler import __version__
+from mamcrawler.services.write_probe import write_problem
 
 from ..deps import runtime
 from ..envelope import Envelope, ok
@@ -28,6 +29,7 @@ class Health(BaseModel):
     scheduler: str  # running (this process runs the schedule), standby, waiting (for the
     # demo world) or stopped
     scheduler_leader: str  # which process runs the schedule
+    storage: str  # ok, or what cannot be written (a full or read-only disk)
 
 
 class SystemStatus(BaseModel):
@@ -56,10 +58,12 @@ def _database_ok(request: Request) -> bool:
 def health(request: Request):
     rt = runtime(request)
     db_ok = _database_ok(request)
-    return ok(Health(status="ok" if db_ok else "degraded", version=__version__,
+    unwritable = write_problem(rt.settings)  # a full or read-only disk: reads still work
+    return ok(Health(status="ok" if db_ok and not unwritable else "degraded", version=__version__,
                      demo=rt.settings.is_demo, demo_world=_demo_world(rt),
                      database="ok" if db_ok else "unreachable",
-                     scheduler=_scheduler_state(rt), scheduler_leader=rt.scheduler.leader()))
+                     scheduler=_scheduler_state(rt), scheduler_leader=rt.scheduler.leader(),
+                     storage=unwritable or "ok"))
 
 
 def _demo_world(rt) -> str | None:
