@@ -136,8 +136,10 @@ class Watch:
         page.on("console", lambda m: m.type == "error" and self.problems.append(
             f"console: {m.text}"))
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: self.problems.append(
-            f"failed: {r.url} {r.failure}"))
+        # net::ERR_ABORTED is the browser cancelling a request because the page moved on
+        # (a favicon still loading when the next page opens), not a failed request.
+        page.on("requestfailed", lambda r: None if "ERR_ABORTED" in (r.failure or "")
+                else self.problems.append(f"failed: {r.url} {r.failure}"))
         page.on("response", lambda r: r.status >= 400 and self.problems.append(
             f"HTTP {r.status}: {r.url}"))
 
