@@ -104,3 +104,14 @@ def parse_path_map(text: str | None) -> PathMap:
                                  f"{remote}), so its remote path would be ambiguous")
         pairs.append(PathPair(remote, local))
     return PathMap(tuple(pairs))
+
+
+def missing_reason(what: str, remote: str, local: str, folder: str, var: str) -> str:
+    """Why `remote`, as `what` ("qBittorrent saves to") names it, is not usable here, and
+    the setting `var` that fixes it: `local` is `remote` mapped, `folder` the remote folder
+    to suggest a mapping for."""
+    if normalise(remote) == normalise(local):
+        return (f"{what} {remote}, which does not exist here; set "
+                f"{var}={normalise(folder)}=<the folder on this machine>")
+    return (f"{what} {remote}, which is {local} here through {var}, and that does not "
+            f"exist; fix {var} so it maps {normalise(folder)} to the folder on this machine")
