@@ -120,7 +120,8 @@ def check_audiobookshelf(settings: Settings) -> ConnectionCheck:
                      f"no library {settings.abs_library_id}; fix ABS_LIBRARY_ID")
             return ConnectionCheck("audiobookshelf", known, f"{settings.abs_url}: {where}")
         if settings.library_dir:
-            library_id = client.library_id_for_path(str(settings.library_dir))
+            library_id = client.library_id_for_path(
+                settings.abs_paths.to_remote(str(settings.library_dir)))
             return ConnectionCheck("audiobookshelf", True,
                                    f"{settings.abs_url}: LIBRARY_DIR is library {library_id}")
         return ConnectionCheck("audiobookshelf", True,
