@@ -212,8 +212,11 @@ def check_qbittorrent(settings: Settings) -> ConnectionCheck:
 def check_all(settings: Settings,
               sessions: sessionmaker[Session] | None = None) -> list[ConnectionCheck]:
     """Every connection check, in the order a person would fix them."""
+    from .path_checks import check_audiobookshelf_folders, check_qbittorrent_folders
+
     database = check_database(settings)
     return [database, check_schema(settings, database), check_tracker(settings, sessions),
-            check_qbittorrent(settings), check_library_folder(settings),
-            check_audio_tools(settings), check_audiobookshelf(settings),
+            check_qbittorrent(settings), *check_qbittorrent_folders(settings),
+            check_library_folder(settings), check_audio_tools(settings),
+            check_audiobookshelf(settings), *check_audiobookshelf_folders(settings),
             check_prowlarr(settings)]
