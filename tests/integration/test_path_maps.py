@@ -122,3 +122,30 @@ def test_a_wrong_mapping_says_where_it_looked(world):
     summary = watch(rt)
     assert (f"which is {host}/elsewhere/{NAME} here through QB_PATH_MAP, and that does not "
             "exist; fix QB_PATH_MAP") in summary
+
+
+def test_a_grab_is_saved_where_qbittorrent_sees_download_dir(
+        make_settings, db_url, tracker_sim, qbit_process, qbit_client, tmp_path):
+    from mamcrawler.services.tracker import TrackerEndpoint
+    from mamcrawler.services.wanted import add_wanted
+
+    host, container = tmp_path / "host", tmp_path / "container"
+    (host / "downloads").mkdir(parents=True)
+    settings = make_settings(database_url=db_url, mam_id=tracker_sim.mam_id,
+                             mam_url=tracker_sim.base_url, qb_host="127.0.0.1",
+                             qb_port=qbit_process.webui_port, download_dir=host / "downloads",
+                             qb_path_map=f"{container}={host}")
+    rt = Runtime.build(settings, upgrade_db=False)
+    try:
+        rt.scheduler.ctx.tracker = TrackerEndpoint(tracker_sim.base_url, tracker_sim.mam_id, 0)
+        free = tracker_sim.control.post("catalogue", title="The Tidewater Clock",
+                                        authors=["Owen Hale"], filetype="m4b", free=True,
+                                        vip=False, seeders=2)
+        with session_scope(rt.sessions) as s:
+            add_wanted(s, {"title": "The Tidewater Clock", "author": "Owen Hale"})
+        result = run_job(rt.scheduler.ctx, "acquisition", trigger="manual")
+        assert "1 grabbed" in result.summary, result.error or result.summary
+    finally:
+        rt.close()
+    [torrent] = [t for t in qbit_client.torrents() if t.hash == free["info_hash"]]
+    assert torrent.save_path.rstrip("/") == str(container / "downloads")

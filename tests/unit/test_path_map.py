@@ -93,3 +93,12 @@ def test_longest_prefix_wins_over_a_shorter_one(drawn, rest):
     nested = parse_path_map(f"{remote}={local};{remote}/deeper=/elsewhere")
     assert nested.to_local(f"{remote}/deeper{rest}") == f"/elsewhere{rest}"
     assert nested.to_local(f"{remote}{rest}").startswith(local) or rest.startswith("/deeper")
+
+
+def test_the_import_summary_says_hard_linked_or_copied():
+    from mamcrawler.services.download_watch import filed_how
+
+    assert filed_how(2, 0) == "2 files hard-linked"
+    assert filed_how(0, 2).startswith("2 files copied, not hard-linked: the download is on "
+                                      "another file system")
+    assert filed_how(1, 1) == "1 files hard-linked, 1 copied"
