@@ -101,4 +101,4 @@ def test_the_import_summary_says_hard_linked_or_copied():
     assert filed_how(2, 0) == "2 files hard-linked"
     assert filed_how(0, 2).startswith("2 files copied, not hard-linked: the download is on "
                                       "another file system")
-    assert filed_how(1, 1) == "1 files hard-linked, 1 copied"
+    assert filed_how(1, 1) == "1 file hard-linked, 1 copied"

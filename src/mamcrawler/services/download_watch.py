@@ -262,12 +262,15 @@ def _file(sessions, settings: Settings, download_id: int, content: Path,
 
 def filed_how(linked: int, copied: int) -> str:
     """Which happened: hard links (no extra space) or copies (another file system)."""
+    def files(n: int) -> str:
+        return f"{n} file" + ("" if n == 1 else "s")
+
     if not copied:
-        return f"{linked} files hard-linked"
+        return f"{files(linked)} hard-linked"
     if not linked:
-        return (f"{copied} files copied, not hard-linked: the download is on another file "
+        return (f"{files(copied)} copied, not hard-linked: the download is on another file "
                 "system than LIBRARY_DIR")
-    return f"{linked} files hard-linked, {copied} copied"
+    return f"{files(linked)} hard-linked, {copied} copied"
 
 
 def _record_book(session, download: Download, where: Path, verdict: IntegrityVerdict) -> Book:
