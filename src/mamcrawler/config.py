@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mamcrawler.domain.metadata_merge import parse_precedence
 from mamcrawler.domain.notices import parse_kinds
+from mamcrawler.domain.path_map import PathMap, parse_path_map
 from mamcrawler.domain.record_match import RecordMatchPolicy, parse_weights
 from mamcrawler.logs import mask_url, url_passwords
 
@@ -153,10 +154,18 @@ class Settings(BaseSettings):
     qb_port: int = Field(8080, ge=1, le=65535, description="qBittorrent WebUI port, 1-65535")
     qb_username: str | None = Field(None, description="qBittorrent WebUI user name")
     qb_password: SecretStr | None = Field(None, description="qBittorrent WebUI password")
+    qb_path_map: str = Field(
+        "", description="when qBittorrent sees the files under other paths (a container): "
+        "remote=local folder pairs separated by ;, e.g. /downloads=/mnt/media/downloads; "
+        "empty = the same paths")
 
     # Audiobookshelf, Prowlarr, metadata sources
     abs_url: str | None = Field(None, description="Audiobookshelf URL, e.g. http://127.0.0.1:13378")
     abs_token: SecretStr | None = Field(None, description="Audiobookshelf API token")
+    abs_path_map: str = Field(
+        "", description="when Audiobookshelf sees the library under other paths (a "
+        "container): remote=local folder pairs separated by ;, e.g. "
+        "/audiobooks=/srv/audiobooks; empty = the same paths")
     prowlarr_url: str | None = Field(None, description="Prowlarr URL, e.g. http://127.0.0.1:9696")
     prowlarr_api_key: SecretStr | None = Field(None, description="Prowlarr API key")
     google_books_api_key: SecretStr | None = Field(None, description="Google Books API key")
@@ -338,8 +347,8 @@ class Settings(BaseSettings):
         "", description="notification kinds switched off, comma-separated, e.g. "
         "download_failed,job_failed_twice (kinds: ratio_emergency ratio_recovered "
         "vip_renewed vip_renewal_failed vip_price_mismatch download_failed "
-        "download_abandoned integrity_failed job_failed_twice tracker_session_rejected); "
-        "empty = all on")
+        "download_abandoned integrity_failed path_missing job_failed_twice "
+        "tracker_session_rejected); empty = all on")
     notify_repeat_minutes: int = Field(
         60, ge=0, le=10080, description="minutes before the same notification (kind and "
         "subject) is sent again, 0-10080; 0 = every time")
@@ -408,6 +417,11 @@ class Settings(BaseSettings):
         parse_kinds(value)
         return value.strip()
 
+    @field_validator("qb_path_map", "abs_path_map")
+    @classmethod
+    def _path_map(cls, value: str) -> str:
+        return parse_path_map(value).describe()
+
     @field_validator("metadata_precedence")
     @classmethod
     def _precedence(cls, value: str) -> str:
@@ -449,6 +463,16 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'mamcrawler.db').as_posix()}"
+
+    @property
+    def qb_paths(self) -> PathMap:
+        """QB_PATH_MAP: qBittorrent's paths ↔ this machine's."""
+        return parse_path_map(self.qb_path_map)
+
+    @property
+    def abs_paths(self) -> PathMap:
+        """ABS_PATH_MAP: Audiobookshelf's paths ↔ this machine's."""
+        return parse_path_map(self.abs_path_map)
 
     @property
     def effective_backup_dir(self) -> Path:

@@ -42,7 +42,7 @@ def test_libraries_and_the_library_for_a_path(client, abs_fake):
     assert library.folders == (str(abs_fake.folder),)
     assert client.library_id_for_path(str(abs_fake.folder / "Author" / "Book")) == library.id
     assert client.library_id_for_path(str(abs_fake.folder)) == library.id
-    with pytest.raises(AbsNotFound, match="set ABS_LIBRARY_ID") as caught:
+    with pytest.raises(AbsNotFound, match="set ABS_PATH_MAP=") as caught:
         client.library_id_for_path("/somewhere/else")
     assert str(abs_fake.folder) in str(caught.value)
     # A sibling with the same prefix is not inside the folder.

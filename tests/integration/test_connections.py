@@ -51,3 +51,47 @@ def test_library_folder_and_audiobookshelf_library(make_settings, db_url, abs_fa
     checks = by_name(check_all(missing))
     assert checks["library folder"].ok is False and "LIBRARY_DIR" in checks["library folder"].detail
     assert checks["audiobookshelf"].ok is False and "ABS_TOKEN" in checks["audiobookshelf"].detail
+
+
+def test_folders_of_qbittorrent_and_audiobookshelf_are_mapped_and_checked(
+        make_settings, db_url, qbit_process, qbit_client, abs_fake, tmp_path):
+    container, host = tmp_path / "container", tmp_path / "host"  # only host/ exists here
+    (host / "downloads" / "books").mkdir(parents=True)
+    qbit_client.set_preferences(save_path=f"{container}/downloads")
+    qbit_client.ensure_category("mamcrawler", save_path=f"{container}/downloads/books")
+    abs_fake.see_folder_as("/audiobooks")
+    base = {"database_url": db_url, "qb_host": "127.0.0.1", "qb_port": qbit_process.webui_port,
+            "abs_url": abs_fake.base_url, "abs_token": abs_fake.token,
+            "library_dir": abs_fake.folder}
+    checks = by_name(check_all(make_settings(**base)))
+    default = checks["qbittorrent default folder"]
+    assert default.ok is False and default.detail == (
+        f"qBittorrent saves to {container}/downloads, which does not exist here; set "
+        f"QB_PATH_MAP={container}/downloads=<the folder on this machine>")
+    category = checks["qbittorrent category folder"]
+    assert category.ok is False and "saves category mamcrawler to" in category.detail
+    folder = checks["audiobookshelf folder of Audiobooks"]
+    assert folder.ok is False and folder.detail == (
+        "Audiobookshelf reads /audiobooks, which does not exist here; set "
+        "ABS_PATH_MAP=/audiobooks=<the folder on this machine>")
+    assert checks["audiobookshelf"].ok is False
+
+    mapped = make_settings(**base, qb_path_map=f"{container}={host}",
+                           abs_path_map=f"/audiobooks={abs_fake.folder}")
+    checks = by_name(check_all(mapped))
+    default = checks["qbittorrent default folder"]
+    assert default.ok is True and default.detail == (
+        f"qBittorrent saves to {container}/downloads ({host}/downloads here through "
+        "QB_PATH_MAP): exists here, readable and writable; books are hard-linked into "
+        "LIBRARY_DIR")
+    assert checks["qbittorrent category folder"].ok is True
+    assert checks["audiobookshelf folder of Audiobooks"].ok is True
+    assert "readable and writable" in checks["audiobookshelf folder of Audiobooks"].detail
+    assert checks["audiobookshelf"].ok is True
+
+    with_dir = make_settings(**base, qb_path_map=f"{container}={host}",
+                             download_dir=tmp_path / "nowhere")
+    checks = by_name(check_all(with_dir))
+    assert checks["download folder"].ok is False
+    assert "DOWNLOAD_DIR" in checks["download folder"].detail
+    assert checks["qbittorrent default folder"].ok is True  # reported; grabs go elsewhere

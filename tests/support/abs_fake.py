@@ -10,7 +10,8 @@ the answer (ABS scans after answering; synchronous is simpler to assert on).
 
 Fixture ``abs_fake`` gives an AbsFakeHandle: ``base_url``, ``token``, ``library_id``,
 ``folder`` (a fresh directory per test), the recorded ``scans``, ``item_scans``,
-``watcher_updates``, ``patches`` and ``requests``, ``items()``, and ``fail(status, ...)``.
+``watcher_updates``, ``patches`` and ``requests``, ``items()``, ``fail(status, ...)``, and
+``see_folder_as(path)`` to report its folder under a container path.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ class AbsFakeState:
     token: str = ABS_TOKEN
     library_id: str = LIBRARY_ID
     folder: str = "/audiobooks"
+    seen_as: str = ""  # the folder's path as this ABS reports it (a container); "" = folder
     admin: bool = True
     items: dict[str, dict[str, Any]] = field(default_factory=dict)  # by item id
     scans: list[dict[str, Any]] = field(default_factory=list)
@@ -113,8 +115,12 @@ class AbsFakeState:
     def library_json(self) -> dict[str, Any]:
         return {"id": self.library_id, "name": "Audiobooks", "mediaType": "book",
                 "provider": "audible", "displayOrder": 1, "icon": "audiobookshelf",
-                "folders": [{"id": "fol_1", "fullPath": self.folder,
+                "folders": [{"id": "fol_1", "fullPath": self.shown_folder,
                              "libraryId": self.library_id}]}
+
+    @property
+    def shown_folder(self) -> str:
+        return self.seen_as or self.folder
 
     def scan_folder(self) -> None:
         """Create an item for every new folder under `folder` that holds audio."""
@@ -133,7 +139,7 @@ class AbsFakeState:
                     "sequence": meta.get("sequence")}] if meta.get("series") else [])
         self.items[item_id] = {
             "id": item_id, "libraryId": self.library_id, "folderId": "fol_1",
-            "path": f"{self.folder.rstrip('/')}/{relpath}", "relPath": relpath,
+            "path": f"{self.shown_folder.rstrip('/')}/{relpath}", "relPath": relpath,
             "isFile": False, "mediaType": "book",
             "media": {"duration": meta.get("duration", 0.0), "metadata": {
                 "title": meta.get("title"), "subtitle": None,
@@ -345,6 +351,11 @@ class AbsFakeHandle:
     def set_admin(self, admin: bool) -> None:
         self.state.admin = admin
 
+    def see_folder_as(self, path: str) -> None:
+        """Report the library folder and its items under `path`, as an ABS in a container
+        does, while still scanning the real `folder`."""
+        self.state.seen_as = path
+
 
 @pytest.fixture(scope="session")
 def _abs_fake_server() -> Iterator[tuple[BackgroundServer, AbsFakeState]]:
@@ -367,5 +378,6 @@ def abs_fake(_abs_fake_server, tmp_path) -> AbsFakeHandle:
                      "requests", "failures"):
             setattr(state, name, getattr(fresh, name))
         state.folder, state.admin, state.token = fresh.folder, True, ABS_TOKEN
+        state.seen_as = ""
         state.library_id = LIBRARY_ID
     return AbsFakeHandle(server.base_url, state)

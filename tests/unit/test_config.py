@@ -87,6 +87,8 @@ def test_live_mode_uses_the_configured_database(env_file):
         ({"schedule_account_check": "99 * * * *"}, "SCHEDULE_ACCOUNT_CHECK", "valid crontab"),
         ({"log_level": "LOUD"}, "LOG_LEVEL", "DEBUG"),
         ({"mam_min_interval_s": "0.01"}, "MAM_MIN_INTERVAL_S", "at least 0.5"),
+        ({"qb_path_map": "/downloads"}, "QB_PATH_MAP", "not one remote=local pair"),
+        ({"abs_path_map": "audiobooks=/srv/a"}, "ABS_PATH_MAP", "/audiobooks=/srv/audiobooks"),
     ],
 )
 def test_bad_values_name_the_variable_and_the_fix(overrides, variable, words):
@@ -115,3 +117,12 @@ def test_default_schedules_parse(job):
                                                 ("EVERY 2d", 172800)])
 def test_interval_schedules(text, seconds):
     assert parse_schedule(text) == ("every", seconds)
+
+
+def test_path_maps_are_read_and_normalised():
+    s = load_settings(None, qb_path_map="/downloads/=/mnt/media/downloads ; /data=/srv/data",
+                      abs_path_map="/audiobooks=/srv/audiobooks")
+    assert s.qb_path_map == "/downloads=/mnt/media/downloads;/data=/srv/data"
+    assert s.qb_paths.to_local("/downloads/Book") == "/mnt/media/downloads/Book"
+    assert s.abs_paths.to_remote("/srv/audiobooks/A/B") == "/audiobooks/A/B"
+    assert not load_settings(None).qb_paths

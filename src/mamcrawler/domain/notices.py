@@ -17,6 +17,7 @@ class NoticeKind(StrEnum):
     DOWNLOAD_FAILED = "download_failed"
     DOWNLOAD_ABANDONED = "download_abandoned"
     INTEGRITY_FAILED = "integrity_failed"
+    PATH_MISSING = "path_missing"  # a completed download is not where its mapped path says
     JOB_FAILED_TWICE = "job_failed_twice"
     TRACKER_SESSION_REJECTED = "tracker_session_rejected"  # a new mam_id is needed
 

@@ -256,7 +256,7 @@ def _grab(ports: Ports, sessions, settings: Settings, download_id: int, grab: Gr
         try:
             info_hash = ports.torrents.add_torrent(
                 data, category=settings.qb_category or None, tags=("mamcrawler",),
-                save_path=str(settings.download_dir) if settings.download_dir else None)
+                save_path=settings.qb_paths.to_remote_or_none(settings.download_dir))
         except TorrentAlreadyPresent as exc:
             info_hash = exc.info_hash
     except GRAB_ERRORS as exc:

@@ -120,7 +120,8 @@ def check_audiobookshelf(settings: Settings) -> ConnectionCheck:
                      f"no library {settings.abs_library_id}; fix ABS_LIBRARY_ID")
             return ConnectionCheck("audiobookshelf", known, f"{settings.abs_url}: {where}")
         if settings.library_dir:
-            library_id = client.library_id_for_path(str(settings.library_dir))
+            library_id = client.library_id_for_path(
+                settings.abs_paths.to_remote(str(settings.library_dir)))
             return ConnectionCheck("audiobookshelf", True,
                                    f"{settings.abs_url}: LIBRARY_DIR is library {library_id}")
         return ConnectionCheck("audiobookshelf", True,
@@ -211,8 +212,11 @@ def check_qbittorrent(settings: Settings) -> ConnectionCheck:
 def check_all(settings: Settings,
               sessions: sessionmaker[Session] | None = None) -> list[ConnectionCheck]:
     """Every connection check, in the order a person would fix them."""
+    from .path_checks import check_audiobookshelf_folders, check_qbittorrent_folders
+
     database = check_database(settings)
     return [database, check_schema(settings, database), check_tracker(settings, sessions),
-            check_qbittorrent(settings), check_library_folder(settings),
-            check_audio_tools(settings), check_audiobookshelf(settings),
+            check_qbittorrent(settings), *check_qbittorrent_folders(settings),
+            check_library_folder(settings), check_audio_tools(settings),
+            check_audiobookshelf(settings), *check_audiobookshelf_folders(settings),
             check_prowlarr(settings)]

@@ -24,6 +24,7 @@ from mamcrawler.config import Settings
 from mamcrawler.domain.integrity import IntegrityPolicy, IntegrityVerdict, assess
 from mamcrawler.domain.naming import library_relpath
 from mamcrawler.domain.notices import NoticeKind
+from mamcrawler.domain.path_map import missing_reason
 from mamcrawler.domain.run_outcome import JobReport
 from mamcrawler.domain.states import DownloadState as D
 from mamcrawler.domain.states import IllegalTransition, WantedStatus, move_download
@@ -53,6 +54,7 @@ class WatchReport:
     imported: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # downloads failed: integrity, filing
     waiting: int = 0
+    missing: int = 0  # complete, but their files are not where the mapped path says
     notes: list[str] = field(default_factory=list)
     rejected: int = 0  # failed integrity: checked and turned away, the job's work done
     errors: list[str] = field(default_factory=list)  # what this run could not do
@@ -66,6 +68,8 @@ class WatchReport:
     def summary(self) -> str:
         parts = [f"{len(self.imported)} imported", f"{len(self.failed)} failed",
                  f"{self.waiting} still downloading"]
+        if self.missing:
+            parts.append(f"{self.missing} waiting for their files")
         details = self.imported + self.failed + list(dict.fromkeys(self.notes))  # once each
         return ", ".join(parts) + (": " + "; ".join(details) if details else "")
 
@@ -91,17 +95,53 @@ def run(qbit: QbitClient, sessions, settings: Settings, now: datetime,
         if torrent is None or not torrent.is_complete:
             report.waiting += 1
             continue
+        content = local_content(torrent, settings)
+        if not content.exists():
+            _wait_for_files(sessions, download_id, torrent, content, report)
+            continue
         if stop():
             break
-        finish(download_id, torrent, sessions, settings, now, report, integrity)
+        finish(download_id, content, sessions, settings, now, report, integrity)
     if report.imported and abs_client is not None:
         report.notes.append(ask_abs_to_scan(abs_client, settings))
     return report
 
 
-def finish(download_id: int, torrent: TorrentSnapshot, sessions, settings: Settings,
+def local_content(torrent: TorrentSnapshot, settings: Settings) -> Path:
+    """The torrent's files on this machine: qBittorrent's path through QB_PATH_MAP."""
+    remote = torrent.content_path or f"{torrent.save_path.rstrip('/')}/{torrent.name}"
+    return Path(settings.qb_paths.to_local(remote))
+
+
+def _wait_for_files(sessions, download_id: int, torrent: TorrentSnapshot, content: Path,
+                    report: WatchReport) -> None:
+    """A complete download whose files are not here is a path problem, not the release's:
+    it stays `downloading` with the reason (not failed, never re-grabbed), and the person
+    is told once."""
+    remote = torrent.content_path or f"{torrent.save_path.rstrip('/')}/{torrent.name}"
+    reason = WAITING_FOR_FILES + missing_reason(
+        "qBittorrent has the files at", remote, str(content),
+        torrent.save_path or str(Path(remote).parent), "QB_PATH_MAP")
+    with session_scope(sessions) as session:
+        download = session.get(Download, download_id)
+        if download.state == D.VERIFYING:  # a crash during the check: back to waiting
+            download.state = move_download(download.state, D.DOWNLOADING)
+        first, download.error = download.error != reason, reason
+        title = download.title
+    report.missing += 1
+    report.notes.append(f"{title}: {reason}")
+    if first:
+        log.warning("download %s: %s", download_id, reason)
+        notify.send(NoticeKind.PATH_MISSING, f"download waits for its files: {title}",
+                    reason, str(download_id))
+
+
+WAITING_FOR_FILES = "complete, waiting for its files: "
+
+
+def finish(download_id: int, content: Path, sessions, settings: Settings,
            now: datetime, report: WatchReport, policy: IntegrityPolicy) -> None:
-    """Verify, then file one completed download."""
+    """Verify, then file one completed download whose files are at `content`."""
     with session_scope(sessions) as session:
         download = session.get(Download, download_id)
         redo = download.state == D.IMPORTING  # a crash interrupted the last attempt
@@ -110,10 +150,11 @@ def finish(download_id: int, torrent: TorrentSnapshot, sessions, settings: Setti
         except IllegalTransition as exc:  # cancelled since it was listed
             report.notes.append(f"{download.title}: skipped, {exc}")
             return
+        if (download.error or "").startswith(WAITING_FOR_FILES):
+            download.error = None  # found them
         wanted = session.get(WantedBook, download.wanted_id) if download.wanted_id else None
         expected = wanted.expected_duration_seconds if wanted else None
         title = download.title
-    content = Path(torrent.content_path or Path(torrent.save_path) / torrent.name)
     try:
         facts = inspect_files(content, decode_timeout_s=settings.decode_timeout_s)
     except AudioToolError as exc:  # our tools, not the download: try again next run
@@ -128,13 +169,13 @@ def finish(download_id: int, torrent: TorrentSnapshot, sessions, settings: Setti
         report.rejected += 1
         return
     try:
-        book_id = _file(sessions, settings, download_id, content, verdict, redo, now)
+        book_id, how = _file(sessions, settings, download_id, content, verdict, redo, now)
     except LibraryImportError as exc:
         _import_failed(sessions, download_id, str(exc), now)
         report.failed.append(f"{title}: {exc}")
         report.errors.append(f"{title}: not filed: {exc}")
         return
-    report.imported.append(f"{title} (book {book_id})")
+    report.imported.append(f"{title} (book {book_id}, {how})")
     report.notes.extend(full_scan_on_import(sessions, settings, book_id))
 
 
@@ -188,8 +229,9 @@ def relpath_for(download: Download):
 
 
 def _file(sessions, settings: Settings, download_id: int, content: Path,
-          verdict: IntegrityVerdict, redo: bool, now: datetime) -> int:
-    """Import by hard link and record the book; returns the book id."""
+          verdict: IntegrityVerdict, redo: bool, now: datetime) -> tuple[int, str]:
+    """Import by hard link (a copy across file systems) and record the book; returns the
+    book id and how the files were filed."""
     with session_scope(sessions) as session:
         download = session.get(Download, download_id)
         download.integrity_state, download.integrity_detail = "passed", verdict.summary
@@ -203,7 +245,7 @@ def _file(sessions, settings: Settings, download_id: int, content: Path,
         where, how = final, "filed by an interrupted earlier run"
     else:
         result = import_download(content, settings.library_dir, relpath, replace=bool(replaces))
-        where, how = result.final_dir, f"{len(result.linked)} linked, {len(result.copied)} copied"
+        where, how = result.final_dir, filed_how(len(result.linked), len(result.copied))
     with session_scope(sessions) as session:
         download = session.get(Download, download_id)
         book = _record_book(session, download, where, verdict)
@@ -215,7 +257,20 @@ def _file(sessions, settings: Settings, download_id: int, content: Path,
             wanted.status, wanted.book_id = WantedStatus.DONE, book.id
             wanted.note = f"imported ({how})"
         log.info("imported %s into %s (%s)", download.title, where, how)
-        return book.id
+        return book.id, how
+
+
+def filed_how(linked: int, copied: int) -> str:
+    """Which happened: hard links (no extra space) or copies (another file system)."""
+    def files(n: int) -> str:
+        return f"{n} file" + ("" if n == 1 else "s")
+
+    if not copied:
+        return f"{files(linked)} hard-linked"
+    if not linked:
+        return (f"{files(copied)} copied, not hard-linked: the download is on another file "
+                "system than LIBRARY_DIR")
+    return f"{files(linked)} hard-linked, {copied} copied"
 
 
 def _record_book(session, download: Download, where: Path, verdict: IntegrityVerdict) -> Book:
@@ -241,7 +296,7 @@ def ask_abs_to_scan(client: AbsClient, settings: Settings) -> str:
     """Ask Audiobookshelf to scan the library; a failure is noted, never fatal."""
     try:
         library_id = settings.abs_library_id or client.library_id_for_path(
-            str(settings.library_dir))
+            settings.abs_paths.to_remote(str(settings.library_dir)))
         client.scan_library(library_id)
     except AbsError as exc:
         log.warning("Audiobookshelf scan not started: %s", exc)

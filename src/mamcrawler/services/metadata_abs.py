@@ -1,7 +1,8 @@
 """Pushing corrected metadata to Audiobookshelf (`PATCH /api/items/{id}/media`).
 
 A book's ABS item is found by its folder: Book.abs_item_id when known, else the item
-whose path (or path relative to LIBRARY_DIR) is the book's library folder; the index of
+whose path (the book's library folder as ABS sees it, through ABS_PATH_MAP), or path
+relative to LIBRARY_DIR, is the book's library folder; the index of
 item paths is read once per run, so a drift run over the whole library lists the items
 once. Failures are returned as notes, never raised: ABS being down must not stop the
 metadata work, and the next run pushes again.
@@ -85,7 +86,7 @@ class AbsPusher:
         if not path:
             return None
         index = self._items(path)
-        found = index.get(str(PurePosixPath(path)))
+        found = index.get(str(PurePosixPath(self.settings.abs_paths.to_remote(path))))
         if found is None and self.settings.library_dir is not None:
             try:
                 rel = PurePosixPath(path).relative_to(PurePosixPath(self.settings.library_dir))
@@ -97,7 +98,7 @@ class AbsPusher:
     def _items(self, path: str) -> dict[str, str]:
         if self._index is None:
             library_id = self.settings.abs_library_id or self.client.library_id_for_path(
-                str(self.settings.library_dir or path))
+                self.settings.abs_paths.to_remote(str(self.settings.library_dir or path)))
             index: dict[str, str] = {}
             page = 0
             while True:

@@ -127,7 +127,7 @@ class AbsClient:
         """The id of the library whose folder holds `path` (the deepest such folder).
 
         Paths are compared as the ABS server sees them; raises AbsNotFound when no
-        folder matches (e.g. ABS runs in Docker with another mount: set ABS_LIBRARY_ID).
+        folder matches (e.g. ABS runs in Docker with another mount: set ABS_PATH_MAP).
         """
         target = PurePosixPath(path)
         best: tuple[int, str] | None = None
@@ -143,7 +143,8 @@ class AbsClient:
             raise AbsNotFound(
                 f"no Audiobookshelf library at {self.base_url} has a folder holding {path} "
                 f"(its folders: {known}); add LIBRARY_DIR as a library folder in ABS, or set "
-                "ABS_LIBRARY_ID when ABS sees the files under another path (e.g. Docker)")
+                "ABS_PATH_MAP=<ABS's folder>=<the folder on this machine> when ABS sees the "
+                "files under another path (e.g. Docker)")
         return best[1]
 
     def scan_library(self, library_id: str, *, force: bool = False) -> None:

@@ -261,6 +261,11 @@ class QbitClient:
         """Whole-client speeds, session totals, limits and connection status."""
         return transfer_from_fields(self._call("read transfer info", self._api.transfer_info))
 
+    def category_paths(self) -> dict[str, str]:
+        """Each category's save path ("" = qBittorrent's default save path)."""
+        categories: Mapping[str, Any] = self._call("read categories", self._api.torrents_categories)
+        return {str(name): str(fields.get("savePath") or "") for name, fields in categories.items()}
+
     def ensure_category(self, name: str, save_path: str = "") -> None:
         """Create the category, or set its save path if it exists with another one."""
         categories: Mapping[str, Any] = self._call("read categories", self._api.torrents_categories)
