@@ -7,29 +7,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import delete, select
 
-from mamcrawler.adapters.mam import MamClient, MemorySessionStore
 from mamcrawler.domain.bibliography import SubjectKind
 from mamcrawler.domain.completion import CompletionPolicy
 from mamcrawler.services import discovery, follows
-from mamcrawler.store.db import make_engine, make_session_factory, session_scope
+from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import AppState, MissingBook, WantedBook
 
 SEARCH = "/tor/js/loadSearchJSONbasic.php"
 
 
-@pytest.fixture
-def mam(tracker_sim):
-    client = MamClient(tracker_sim.base_url, tracker_sim.mam_id, MemorySessionStore(),
-                       min_interval_s=0.0, max_attempts=1)
-    yield client
-    client.close()
 
 
-@pytest.fixture
-def sessions(db_url):
-    engine = make_engine(db_url)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture

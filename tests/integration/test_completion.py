@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 from werkzeug import Request, Response
 
-from mamcrawler.adapters.mam import MamClient, MemorySessionStore
 from mamcrawler.adapters.metadata import HttpOptions
 from mamcrawler.adapters.metadata.catalog import AudibleCatalog
 from mamcrawler.domain.bibliography import SubjectKind
@@ -18,7 +17,7 @@ from mamcrawler.domain.completion import CompletionPolicy
 from mamcrawler.services import completion, completion_commands, follows
 from mamcrawler.services.library import create_book
 from mamcrawler.services.wanted import rekey
-from mamcrawler.store.db import make_engine, make_session_factory, session_scope
+from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import Author, MissingBook, Series, WantedBook
 
 SEARCH = "/tor/js/loadSearchJSONbasic.php"
@@ -60,19 +59,8 @@ def catalog(httpserver):
     source.close()
 
 
-@pytest.fixture
-def mam(tracker_sim):
-    client = MamClient(tracker_sim.base_url, tracker_sim.mam_id, MemorySessionStore(),
-                       min_interval_s=0.0, max_attempts=1)
-    yield client
-    client.close()
 
 
-@pytest.fixture
-def sessions(db_url):
-    engine = make_engine(db_url)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 def own(sessions, title, author, series=None, position=None):

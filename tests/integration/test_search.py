@@ -2,7 +2,6 @@
 
 import pytest
 
-from mamcrawler.adapters.mam import MamClient, MemorySessionStore
 from mamcrawler.adapters.prowlarr import ProwlarrAuthError, ProwlarrClient
 from mamcrawler.adapters.prowlarr.client import parse_release
 from mamcrawler.services.search import SearchRequest, search
@@ -19,12 +18,6 @@ def prowlarr_result(title, size, **extra):
             "downloadVolumeFactor": 1, "uploadVolumeFactor": 1, **extra}
 
 
-@pytest.fixture
-def mam(tracker_sim):
-    client = MamClient(tracker_sim.base_url, tracker_sim.mam_id, MemorySessionStore(),
-                       min_interval_s=0.0, max_attempts=1)
-    yield client
-    client.close()
 
 
 @pytest.fixture

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
-from mamcrawler.adapters.mam import MamClient, MemorySessionStore
 from mamcrawler.domain.ratio_guard import GuardPolicy
 from mamcrawler.services.account import walk_vip_pending
 from mamcrawler.services.acquisition import due_wanted
@@ -19,12 +17,6 @@ from mamcrawler.store.models import VipPending, WantedBook
 GIB = 2**30
 
 
-@pytest.fixture
-def mam(tracker_sim):
-    client = MamClient(tracker_sim.base_url, tracker_sim.mam_id, MemorySessionStore(),
-                       min_interval_s=0.0, max_attempts=1)
-    yield client
-    client.close()
 
 
 def pending(session, tracker_sim, title, status="wanted", **flags) -> int:

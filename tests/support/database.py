@@ -156,3 +156,13 @@ def api(runtime):
     with TestClient(create_app(runtime, start_scheduler=False),
                     headers={"X-Api-Key": API_KEY}) as client:
         yield client
+
+
+@pytest.fixture
+def sessions(db_url):
+    """A session factory on `db_url` (both databases)."""
+    from mamcrawler.store.db import make_session_factory
+
+    engine = make_engine(db_url)
+    yield make_session_factory(engine)
+    engine.dispose()

@@ -122,3 +122,14 @@ def tracker_sim_factory() -> Iterator[Callable[..., TrackerSimHandle]]:
     finally:
         for stop in reversed(stops):
             stop()
+
+
+@pytest.fixture
+def mam(tracker_sim):
+    """A tracker client on the simulator: no spacing, no retries, session kept in memory."""
+    from mamcrawler.adapters.mam import MamClient, MemorySessionStore
+
+    client = MamClient(tracker_sim.base_url, tracker_sim.mam_id, MemorySessionStore(),
+                       min_interval_s=0.0, max_attempts=1)
+    yield client
+    client.close()
