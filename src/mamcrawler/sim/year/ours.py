@@ -2,9 +2,10 @@
 acquisition services with the policies built from the settings, on a real SQLite store.
 
 The jobs run on the simulated clock at coarser steps than the default schedule, so a year
-takes seconds, not hours: the watch every `WATCH_EVERY_H` hours (default schedule: every
-5 minutes), acquisition every `ACQUISITION_EVERY_H` hours (every 15 minutes) and the
-account check daily at noon (as by default). The only stand-in is the download watch:
+takes about a minute: the watch every `WATCH_EVERY_H` hours (6; the default schedule:
+every 5 minutes; a torrent paused for 6 hours still seeds its 72 hours in 30 days),
+acquisition every `ACQUISITION_EVERY_H` hours (3; every 15 minutes) and the account check
+daily at noon (as by default). The only stand-in is the download watch:
 there are no audio files to verify, so a completed torrent is imported, or fails its
 integrity check when the catalogue says it does, and goes back to wanted as
 `download_watch` would do it.
@@ -34,8 +35,8 @@ from mamcrawler.store.models import Download, WantedBook
 from .ports import SimQbit, SimTracker
 from .world import World
 
-WATCH_EVERY_H = 2
-ACQUISITION_EVERY_H = 2
+WATCH_EVERY_H = 6
+ACQUISITION_EVERY_H = 3
 ACCOUNT_CHECK_HOUR = 12
 PERSON_CONFIRMS_PRICES_AFTER_H = 48  # a price mismatch stops buying until then
 

@@ -51,7 +51,7 @@ def sim_settings(workdir: Path, **overrides) -> Settings:
 
 
 def run_policy(policy: str, seed: int, days: int, settings: Settings, workdir: Path,
-               start_ratio: float = 1.5, progress: Callable[[str, int], None] | None = None
+               start_ratio: float = 1.2, progress: Callable[[str, int], None] | None = None
                ) -> Outcome:
     world = World(seed, days, start_ratio=start_ratio, floor=settings.ratio_floor)
     actor = (Ours(world, settings, workdir) if policy == "ours"
@@ -91,7 +91,7 @@ def summarise(policy: str, world: World, notes: str = "") -> Outcome:
         daily=tuple(world.daily), notes=notes)
 
 
-def run_year(seed: int = 1, days: int = 365, start_ratio: float = 1.5,
+def run_year(seed: int = 1, days: int = 365, start_ratio: float = 1.2,
              policies: tuple[str, ...] = POLICIES, settings_overrides: dict | None = None,
              progress: Callable[[str, int], None] | None = None) -> list[Outcome]:
     """Each policy on its own copy of the same seeded world; ours on a fresh SQLite store

@@ -97,7 +97,7 @@ class Tally:
 
 
 class World:
-    def __init__(self, seed: int, days: int, *, start_ratio: float = 1.5,
+    def __init__(self, seed: int, days: int, *, start_ratio: float = 1.2,
                  points: float = 15_000, class_name: str = "VIP", vip_days: float = 20,
                  floor: float = 1.0, start: datetime = START) -> None:
         self.rng = random.Random(seed)
