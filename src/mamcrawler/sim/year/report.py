@@ -39,8 +39,8 @@ def table(outcomes: list[Outcome], seed: int, days: int,
              _row("median days, wanted to library", each(
                  lambda x: "-" if x.median_days_to_library is None
                  else f"{x.median_days_to_library:.1f}")),
-             _row(f"requests/day (budget {budget:,})", each(
-                 lambda x: f"{x.requests_max} max, {x.requests_median:.0f} med"))]
+             _row(f"requests/day max/med (<{budget:,})", each(
+                 lambda x: f"{x.requests_max}/{x.requests_median:.0f}"))]
     notes = [f"{x.policy}: {x.notes}" for x in o if x.notes]
     return "\n".join(lines + notes)
 
