@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # three workers keep two cores busy. One test file stays in one worker (its fixtures).
 PYTEST_ARGS ?= -n 3 --dist loadfile
 
-.PHONY: run test bench lint system-deps postgres clean
+.PHONY: run test bench lint sim system-deps postgres clean
 
 $(BIN)/python:
 	@echo "creating $(VENV) (first run only)"
@@ -40,6 +40,10 @@ test: system-deps postgres $(VENV)/.installed-test
 
 bench: system-deps $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+# A year on the account, simulated (SIM_ARGS e.g. --seed 2 --chart sim-year.html).
+sim: $(VENV)/.installed
+	$(BIN)/mamcrawler sim year $(SIM_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks

@@ -399,6 +399,16 @@ def _add_completion_commands() -> None:
 _add_completion_commands()
 
 
+def _add_sim_commands() -> None:
+    """`sim year` lives in cli_sim.py."""
+    from mamcrawler import cli_sim
+
+    cli_sim.register(sim_app)
+
+
+_add_sim_commands()
+
+
 def main() -> None:
     app(prog_name="mamcrawler")
 
