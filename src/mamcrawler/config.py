@@ -144,7 +144,8 @@ class Settings(BaseSettings):
         None,
         description="after a purchase cost other than expected stopped all buying: the UTC "
         "time you checked the bonus store prices on the site, e.g. 2025-06-02T10:00:00Z; "
-        "buying resumes for mismatches up to then; empty = none confirmed")
+        "buying resumes for mismatches up to then, at the prices they were charged "
+        "(the expected prices from then on); empty = none confirmed")
     points_cap_margin: int = Field(
         5000, ge=0, le=99_999,
         description="spend points as upload credit once they are this close to the cap")

@@ -287,3 +287,33 @@ def test_a_purchase_that_costs_more_than_expected_stops_all_buying(
     assert check(confirmed).outcome == "success"
     last = decisions(confirmed)[-1]
     assert (last.action, last.outcome) == ("buy_upload_credit", "done"), last.details
+
+
+def test_a_confirmed_price_is_the_expected_one_until_it_changes_again(tracked, tracker_sim):
+    # Points for one week at 1,250 above the reserve; the site takes 1,500.
+    tracker_sim.control.account(class_name="VIP", vip_days=20, points=2_500, vip_price=1_500)
+    rt = tracked()
+    assert check(rt).outcome == "success"
+    [first] = vip_buys(rt)
+    assert (first.outcome, first.details["weeks"]) == ("price_mismatch", 1)
+    rt.close()
+
+    # The person checks the store (1,500 a week is right) and confirms: the keeper now
+    # expects 1,500 a week, so the next renewal goes through at that price.
+    confirmed_at = datetime.now(UTC).isoformat()
+    tracker_sim.control.account(points=30_000)  # the week bought shows: 27 days left
+    rt = tracked(vip_price_confirmed_at=confirmed_at)
+    assert check(rt).outcome == "success"
+    second = vip_buys(rt)[-1]
+    assert second.outcome == "done", second.details
+    assert second.details["weeks"] > 1
+    assert second.details["expected_cost"] == 1_500 * second.details["weeks"]
+    rt.close()
+
+    # A price changes again (upload credit, near the cap): a mismatch, and buying stops.
+    tracker_sim.control.account(points=99_000, upload_price=600)
+    rt = tracked(vip_price_confirmed_at=confirmed_at)
+    assert check(rt).outcome == "success"
+    credit = decisions(rt)[-1]
+    assert (credit.action, credit.outcome) == ("buy_upload_credit", "price_mismatch")
+    assert "purchases stopped" in check(rt).summary

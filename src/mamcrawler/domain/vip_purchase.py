@@ -6,12 +6,22 @@ store's reply or a fresh account read). The shell records what they say.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from mamcrawler.domain.records import AccountStats
-from mamcrawler.domain.vip_keeper import GIB, BuyUploadCredit, BuyVip, Purchase, VipPolicy
+from mamcrawler.domain.vip_keeper import (
+    BUY_UPLOAD_CREDIT,
+    BUY_VIP,
+    GIB,
+    BuyUploadCredit,
+    BuyVip,
+    Purchase,
+    VipPolicy,
+)
 
 APPLIED = "applied"
 NOT_APPLIED = "not_applied"
@@ -70,6 +80,50 @@ def check_price(
         f"{what} took {charged:,.0f} points, expected {action.cost:,} "
         f"({charged / units:,.0f} per {unit}, expected {price:,}; tolerance "
         f"{policy.price_tolerance_points:,}); points {points_before:,.0f} → {after:,.0f}"))
+
+
+@dataclass(frozen=True)
+class ChargedPrice:
+    """A recorded price mismatch: when, which purchase, how many units, what it took."""
+
+    at: datetime
+    action: str  # BUY_VIP or BUY_UPLOAD_CREDIT
+    units: int  # weeks or GB
+    charged: float | None  # None: the cost could not be checked
+
+
+_PRICE_FIELDS = {BUY_VIP: "cost_per_week", BUY_UPLOAD_CREDIT: "upload_credit_cost_per_gb"}
+
+
+def confirmed_prices(
+    policy: VipPolicy, mismatches: Iterable[ChargedPrice], now: datetime
+) -> VipPolicy:
+    """The policy with the store prices the person has confirmed.
+
+    Once `price_confirmed_at` has come and is at or after a price mismatch, the price that
+    purchase was charged (per week or per GB) is the expected price from then on: the
+    person checked the store and accepted it. For each kind of purchase the newest such
+    mismatch with a known, positive charge counts; mismatches after the confirmation (not
+    confirmed yet) and unchecked ones teach nothing, so a price that changes again still
+    stops buying. Times without a zone are UTC.
+    """
+    confirmed = policy.price_confirmed_at
+    if confirmed is None or _utc(confirmed) > _utc(now):
+        return policy
+    learned: dict[str, int] = {}
+    for m in sorted(mismatches, key=lambda m: _utc(m.at)):
+        name = _PRICE_FIELDS.get(m.action)
+        if (name is None or _utc(m.at) > _utc(confirmed) or m.units < 1 or m.charged is None
+                or not math.isfinite(m.charged)):
+            continue
+        per_unit = round(m.charged / m.units)
+        if per_unit > 0:
+            learned[name] = per_unit  # newest last
+    return dataclasses.replace(policy, **learned) if learned else policy
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mamcrawler.adapters.mam import MamClient, SearchQuery, TrackerError
-from mamcrawler.domain import ratio_guard, vip_keeper, vip_pending
+from mamcrawler.domain import ratio_guard, vip_keeper, vip_pending, vip_purchase
 from mamcrawler.domain.freeness import AccountView, SiteEvent, freeness
 from mamcrawler.domain.ratio_guard import GuardPolicy, upload_buffer_bytes
 from mamcrawler.domain.records import AccountStats
@@ -23,7 +23,13 @@ from mamcrawler.store.models import VipPending, WantedBook
 
 from . import guard_store, notify, rules
 from .acquisition_inputs import domain_events
-from .vip_purchases import carry_out, last_price_mismatch, record_decision, recorded_vip_buys
+from .vip_purchases import (
+    carry_out,
+    last_price_mismatch,
+    record_decision,
+    recorded_charges,
+    recorded_vip_buys,
+)
 
 log = logging.getLogger("mamcrawler.account")
 
@@ -82,7 +88,9 @@ def account_check(client: MamClient, sessions: sessionmaker[Session], policies: 
         guard_store.record_snapshot(session, stats, now, upload_rate_bps=None)
         emergency = ratio_emergency(session, stats, policies.guard, now)
         bought, mismatch = recorded_vip_buys(session, now), last_price_mismatch(session)
-    vip = policies.vip
+        charges = recorded_charges(session)
+    # Prices the person confirmed after a mismatch are the expected ones from then on.
+    vip = vip_purchase.confirmed_prices(policies.vip, charges, now)
     decision = vip_keeper.decide(stats, vip, now, ratio_emergency=emergency, in_flight=bought,
                                  price_mismatch=mismatch)
     run = carry_out(client, decision.actions, stats, vip)

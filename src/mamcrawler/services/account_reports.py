@@ -14,7 +14,7 @@ from mamcrawler.domain.vip_keeper import VipPolicy
 from mamcrawler.store.models import AccountDecision, AccountSnapshot, RatioGuardEvent, RulesSnapshot
 
 from . import guard_store
-from .vip_purchases import last_price_mismatch
+from .vip_purchases import last_price_mismatch, recorded_charges
 
 STALE_AFTER = timedelta(days=2)  # the check runs daily; older data is itself a warning
 # Purchases the site went through with (a wrong price is still paid).
@@ -67,6 +67,7 @@ class VipStatus:
 
 
 def vip_status(session: Session, policy: VipPolicy, now: datetime) -> VipStatus:
+    policy = vip_purchase.confirmed_prices(policy, recorded_charges(session), now)
     snap = guard_store.latest_snapshot(session)
     if snap is None:
         return VipStatus(False, None, None, None, False, None, None,

@@ -28,7 +28,13 @@ from mamcrawler.domain.vip_keeper import (
     VipPolicy,
     VipPurchase,
 )
-from mamcrawler.domain.vip_purchase import PRICE_MISMATCH, STOPPING, UNCLEAR, PriceCheck
+from mamcrawler.domain.vip_purchase import (
+    PRICE_MISMATCH,
+    STOPPING,
+    UNCLEAR,
+    ChargedPrice,
+    PriceCheck,
+)
 from mamcrawler.store.models import AccountDecision
 
 log = logging.getLogger("mamcrawler.account")
@@ -202,3 +208,19 @@ def last_price_mismatch(session: Session) -> PriceMismatch | None:
     if row is None:
         return None
     return PriceMismatch(row.at, (row.details or {}).get("detail") or row.reason)
+
+
+def recorded_charges(session: Session, limit: int = 20) -> tuple[ChargedPrice, ...]:
+    """The newest price mismatches with what they took, for `confirmed_prices`."""
+    rows = session.scalars(select(AccountDecision).where(
+        AccountDecision.kind == "vip_keeper", AccountDecision.outcome == PRICE_MISMATCH)
+        .order_by(AccountDecision.at.desc(), AccountDecision.id.desc()).limit(limit))
+    return tuple(_charge(row) for row in rows)
+
+
+def _charge(row: AccountDecision) -> ChargedPrice:
+    details = row.details or {}
+    units = details.get("weeks" if row.action == vip_keeper.BUY_VIP else "gb", 0)
+    charged = details.get("charged")
+    return ChargedPrice(row.at, row.action, int(units or 0),
+                        float(charged) if charged is not None else None)
