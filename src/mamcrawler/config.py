@@ -239,6 +239,10 @@ class Settings(BaseSettings):
         1, ge=0, le=100, description="paid grabs per run (0 while the ratio guard is frozen)")
     acquisition_max_searches: int = Field(
         10, ge=1, le=200, description="wanted books searched per acquisition run, 1-200")
+    paid_after_days: float = Field(
+        14, ge=0, le=365,
+        description="wait this many days after a book is wanted for a free release before "
+        "grabbing a paid one (0 = paid at once when the ratio allows)")
     use_wedges: bool = Field(
         False, description="true to spend freeleech wedges you own on large paid releases")
     download_dir: Path | None = Field(

@@ -30,10 +30,12 @@ class Policies:
     choice: ChoicePolicy
     integrity: IntegrityPolicy
     completion: CompletionPolicy = field(default_factory=CompletionPolicy)
+    paid_after_days: float = 0  # acquisition waits this long for a free release
 
     @property
     def acquisition(self) -> AcquisitionPolicies:
-        return AcquisitionPolicies(self.rate, self.choice, self.guard, self.seeding)
+        return AcquisitionPolicies(self.rate, self.choice, self.guard, self.seeding,
+                                   self.paid_after_days)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policies:
@@ -61,6 +63,7 @@ class Policies:
             choice=ChoicePolicy(wedges_enabled=settings.use_wedges),
             integrity=IntegrityPolicy(
                 duration_tolerance_pct=settings.integrity_duration_tolerance_pct),
+            paid_after_days=settings.paid_after_days,
             completion=CompletionPolicy(
                 follow_library_by_default=settings.follow_library_by_default,
                 completion_language=settings.completion_language.strip() or None,

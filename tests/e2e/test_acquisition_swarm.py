@@ -61,7 +61,8 @@ def world(swarm, tracker_sim_factory, make_settings, db_url, abs_fake, tmp_path,
     settings = make_settings(
         database_url=db_url, mam_id=sim.mam_id, mam_url=sim.base_url, qb_host="127.0.0.1",
         qb_port=swarm.leecher.webui_port, library_dir=abs_fake.folder,
-        download_dir=tmp_path / "downloads", abs_url=abs_fake.base_url, abs_token=abs_fake.token)
+        download_dir=tmp_path / "downloads", abs_url=abs_fake.base_url, abs_token=abs_fake.token,
+        paid_after_days=0)  # its paid book is taken at once, as in the demo
     rt = Runtime.build(settings, upgrade_db=False)
     rt.scheduler.ctx.tracker = TrackerEndpoint(sim.base_url, sim.mam_id, 0.0)
     yield rt, publish, swarm.leecher.client()

@@ -19,7 +19,8 @@ def acq(make_settings, db_url, tracker_sim, qbit_process):
     """A runtime wired to the simulator and a real qBittorrent."""
     settings = make_settings(database_url=db_url, mam_id=tracker_sim.mam_id,
                              mam_url=tracker_sim.base_url, qb_host="127.0.0.1",
-                             qb_port=qbit_process.webui_port, qb_category="mamcrawler")
+                             qb_port=qbit_process.webui_port, qb_category="mamcrawler",
+                             paid_after_days=0)  # these cases are about the guard
     rt = Runtime.build(settings, upgrade_db=False)
     rt.scheduler.ctx.tracker = TrackerEndpoint(tracker_sim.base_url, tracker_sim.mam_id, 0.0)
     yield rt

@@ -25,7 +25,9 @@ BOOKS = [("Salt and Cinder", "Ivo Marsh"), ("The Glass Orchard", "Ivo Marsh"),
 
 @pytest.fixture
 def world(make_settings, db_url, fake_tracker, fake_torrent_client):
-    settings = make_settings(database_url=db_url, use_wedges=True, qb_category="mamcrawler")
+    # paid grabs at once: these cases are about the guard, not waiting for free
+    settings = make_settings(database_url=db_url, use_wedges=True, qb_category="mamcrawler",
+                             paid_after_days=0)
     engine = make_engine(db_url)
     sessions = make_session_factory(engine)
 

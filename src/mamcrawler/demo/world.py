@@ -331,6 +331,8 @@ def demo_settings(root: Path, client: QbitProcess) -> dict[str, Any]:
         # the user's own Audiobookshelf and Prowlarr stay out of the demo
         "abs_url": None, "abs_token": None, "abs_library_id": None,
         "prowlarr_url": None, "prowlarr_api_key": None,
+        # the demo's paid book must arrive within minutes, not after PAID_AFTER_DAYS
+        "paid_after_days": 0,
     }
     update |= {f"schedule_{job}": every for job, every in DEMO_SCHEDULES.items()}
     assert_loopback(update)

@@ -17,14 +17,16 @@ whole runs and sequences of runs):
 - every paid or wedge grab leaves the upload buffer (after downloads in flight, free ones
   whose freeness may end before they finish included) at or above size x margin;
 - wedges are counted down per grab and used only on releases fetched from the tracker;
-- a book goes to the VIP-pending list only when the ratio alone stood in its way.
+- a book goes to the VIP-pending list only when the ratio alone stood in its way;
+- no paid grab for a book wanted less than `paid_after_days` ago (wait for free): free
+  releases and wedges are taken at once, a paid one only once the book has waited.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from mamcrawler.domain import rate, seeding
 from mamcrawler.domain.freeness import (
@@ -65,6 +67,7 @@ class BookSearch:
     releases: tuple[Release, ...] = ()
     held: HeldEdition | None = None  # the library's copy, if any
     search_error: str | None = None  # set when every search path failed
+    wanted_at: datetime | None = None  # when it was first wanted; None: long enough ago
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class AcquisitionPolicies:
     choice: ChoicePolicy
     guard: GuardPolicy
     seeding: SeedingPolicy
+    paid_after_days: float = 0  # wait this long for a free release before a paid grab
 
 
 @dataclass(frozen=True)
@@ -303,6 +307,9 @@ def _decide_book(book: BookSearch, s: Situation, policies: AcquisitionPolicies, 
         return Wait(book.wanted_id, f"{choice.reason}; waiting: no seeding capacity "
                                     f"({start.reason})", choice)
     if chosen.edition == PAID:
+        waiting = _waiting_for_free(book, s.now, policies.paid_after_days)
+        if waiting is not None:
+            return Wait(book.wanted_id, f"{choice.reason}; {waiting}", choice)
         if left.paid <= 0:
             return Wait(book.wanted_id, f"{choice.reason}; waiting: no paid slot this run "
                                         f"({start.reason})", choice)
@@ -319,6 +326,22 @@ def _decide_book(book: BookSearch, s: Situation, policies: AcquisitionPolicies, 
             left.buffer -= chosen.release.size_bytes
     left.capacity -= 1
     return Grab(book.wanted_id, choice, choice.reason)
+
+
+def _waiting_for_free(book: BookSearch, now: datetime, paid_after_days: float) -> str | None:
+    """Why a paid grab must wait for a free release yet, or None once it may go ahead."""
+    if book.wanted_at is None or paid_after_days <= 0:
+        return None
+    waited = _utc(now) - _utc(book.wanted_at)
+    if waited >= timedelta(days=paid_after_days):
+        return None
+    return (f"waiting for a free release: only paid ones now, wanted "
+            f"{max(waited / timedelta(days=1), 0):.1f} days ago; paid after "
+            f"{paid_after_days:g} days (PAID_AFTER_DAYS)")
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _no_choice(book: BookSearch, choice: Choice) -> Action:

@@ -175,7 +175,7 @@ def _search(ports: Ports, sessions, wanted_id: int, now: datetime,
         excluded = failed_release_ids(session, wanted_id)
         releases = tuple(r for r in found.releases if r.id not in excluded)
         _, held = held_edition(session, item)
-        return BookSearch(wanted_id, target, releases, held)
+        return BookSearch(wanted_id, target, releases, held, wanted_at=item.created_at)
 
 
 def _carry_out(ports: Ports, sessions, settings: Settings, action, now: datetime,

@@ -91,6 +91,7 @@ class Ours:
             book = books[self.next_book]
             with session_scope(self.sessions) as session:
                 item = add_wanted(session, {"title": book.title, "author": book.author})[0]
+                item.created_at = book.wanted_at  # wanted on the simulated clock
                 session.flush()
                 self.book_of[item.id] = book.index
             self.next_book += 1
