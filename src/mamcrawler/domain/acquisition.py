@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from mamcrawler.domain import rate, seeding
 from mamcrawler.domain.freeness import (
@@ -36,6 +36,7 @@ from mamcrawler.domain.freeness import (
     SiteEvent,
     possible_cost_bytes,
     running_events,
+    utc,
 )
 from mamcrawler.domain.matching import BookTarget, grade_rank
 from mamcrawler.domain.quality import HeldEdition
@@ -332,16 +333,12 @@ def _waiting_for_free(book: BookSearch, now: datetime, paid_after_days: float) -
     """Why a paid grab must wait for a free release yet, or None once it may go ahead."""
     if book.wanted_at is None or paid_after_days <= 0:
         return None
-    waited = _utc(now) - _utc(book.wanted_at)
+    waited = utc(now) - utc(book.wanted_at)
     if waited >= timedelta(days=paid_after_days):
         return None
     return (f"waiting for a free release: only paid ones now, wanted "
             f"{max(waited / timedelta(days=1), 0):.1f} days ago; paid after "
             f"{paid_after_days:g} days (PAID_AFTER_DAYS)")
-
-
-def _utc(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _no_choice(book: BookSearch, choice: Choice) -> Action:
