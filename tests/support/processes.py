@@ -83,10 +83,9 @@ class Processes:
 
 @pytest.fixture
 def processes(tmp_path):
-    """Starts `mamcrawler` processes in tmp_path; kills any left running afterwards."""
+    """Starts `mamcrawler` processes in tmp_path; stops any left running afterwards
+    (SIGTERM first, so a `serve` also stops the demo world it started; then SIGKILL)."""
     keeper = Processes(tmp_path)
     yield keeper
     for started in keeper.started:
-        if started.proc.poll() is None:
-            started.proc.kill()
-            started.proc.wait(10)
+        started.stop()
