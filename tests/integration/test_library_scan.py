@@ -22,7 +22,6 @@ from mamcrawler.adapters.audio.tags import (
 )
 from mamcrawler.services.library import book_view, create_book
 from mamcrawler.services.library_scan import (
-    MISSING_MARK,
     LibraryScanError,
     read_file,
     scan_library,
@@ -296,8 +295,11 @@ def test_vanished_books_are_flagged_then_restored(runtime, make_library, tmp_pat
     assert report.books_found == 19
     with runtime.sessions() as session:
         book = session.scalars(select(Book).where(Book.library_path == str(folder))).one()
-        assert book.needs_review and book.review_reason.startswith(MISSING_MARK)
+        assert book.missing_since is not None and not book.needs_review
+        since = book.missing_since
     assert scan_library(lib.root, runtime.sessions).missing == [str(folder)]  # still missing
+    with runtime.sessions() as session:
+        assert session.get(Book, book.id).missing_since == since  # when it went, kept
 
     shutil.move(tmp_path / "aside", folder)
     reader = CountingReader()
@@ -305,7 +307,7 @@ def test_vanished_books_are_flagged_then_restored(runtime, make_library, tmp_pat
     assert (report.missing, report.changed, reader.paths) == ([], 1, [])
     with runtime.sessions() as session:
         book = session.scalars(select(Book).where(Book.library_path == str(folder))).one()
-        assert not book.needs_review and book.review_reason is None
+        assert book.missing_since is None and not book.needs_review
 
 
 def test_a_renamed_folder_moves_its_book(runtime, make_library):

@@ -8,19 +8,18 @@ says which wins). Every value written records its source in
 FieldSource: "folder", "tags" (anything read from the audio files, stream length
 included), "txt" or "opf".
 
-A field is written only where the scan may: never a protected field; on a book that
-already existed, only a field the scan itself set before (source folder/tags/txt/opf) or
-one still empty — values another source set (the importer, the metadata merge) are left
-to the merge (R15). Every change to an existing book is a MetadataCorrection.
+What to do with each folder, and which fields the scan may write, is decided by
+`domain.scan_plan` (read it for the rules); this module does the I/O: the walk, the tag
+reads and the database. Every change to an existing book is a MetadataCorrection.
 
 Incremental: a file whose size and mtime are unchanged is never opened again; its facts
 come from LibraryFile.tags. A book none of whose files changed is not touched at all. A
-book whose files have all vanished is not deleted: it is flagged for review and reported
-in `missing` on every scan until its files return (the flag is then lifted) or a person
-deals with it. A renamed folder is recognised when every file of the new folder has a
-vanished twin (same name, size and mtime) in one vanished book: that book moves.
-Database work is batched: one query fetches every known file under the root, and each
-`batch_size` changed books share one session.
+book whose files have all vanished is not deleted: `Book.missing_since` is set and it is
+reported in `missing` on every scan until its files return (the mark is then lifted). A
+book none of whose audio files can be read is flagged for review, naming the files and
+why. Database work is batched: one query fetches every known file under the root, and
+each `batch_size` changed books share one session; new books are inserted a batch at a
+time (`library.create_books`).
 """
 
 from __future__ import annotations
@@ -28,13 +27,12 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mamcrawler.adapters.audio.tags import (
@@ -48,32 +46,35 @@ from mamcrawler.adapters.audio.tags import read_tags as read_audio_tags
 from mamcrawler.domain.folder_names import (
     FolderFacts,
     combine_sources,
-    group_book_folders,
     parse_book_folder,
     single_file_facts,
 )
 from mamcrawler.domain.integrity import AUDIO_EXTENSIONS
-from mamcrawler.services import library
-from mamcrawler.store.db import session_scope
-from mamcrawler.store.models import (
-    Author,
-    Book,
-    FieldSource,
-    LibraryFile,
-    MetadataCorrection,
-    Narrator,
-    Series,
+from mamcrawler.domain.scan_plan import (
+    BookPlan,
+    HeldField,
+    KnownFile,
+    LibraryState,
+    SeenFile,
+    Status,
+    plan_scan,
+    review_after_scan,
+    scan_writes,
+    unreadable_reason,
 )
+from mamcrawler.services import library
+from mamcrawler.services.library import SQL_CHUNK, chunks
+from mamcrawler.store.db import session_scope
+from mamcrawler.store.models import Book, FieldSource, LibraryFile, MetadataCorrection
+from mamcrawler.store.models.base import utcnow
 
 log = logging.getLogger("mamcrawler.library_scan")
 
 Progress = Callable[[int, int | None, str], None]
 Reader = Callable[[Path], TagFacts]
 Combined = dict[str, tuple[Any, str]]  # book field -> (value, source)
-SCAN_SOURCES = frozenset({"folder", "tags", "txt", "opf"})
-MISSING_MARK = "library scan: every file of this book is gone from "
+Facts = dict[str, TagFacts | str]  # path -> what the reader found, or why it could not read
 BATCH_SIZE = 200
-_SQL_CHUNK = 500  # values per IN (...) list, well below every backend's parameter limit
 
 
 class LibraryScanError(Exception):
@@ -84,8 +85,8 @@ class LibraryScanError(Exception):
 class ScanReport:
     """One scan. `books_found` = new + changed + unchanged; `moved` books (renamed
     folders) are among the changed. `missing`: folders of books whose files are all gone
-    (kept, flagged for review). `unreadable`: every audio/sidecar file present that
-    cannot be read, with the reason. `files_read`: files opened by this scan."""
+    (kept, marked missing). `unreadable`: every audio/sidecar file present that cannot be
+    read, with the reason. `files_read`: files opened by this scan."""
 
     root: str
     books_found: int = 0
@@ -99,42 +100,6 @@ class ScanReport:
     files_read: int = 0
     ignored: int = 0
     elapsed_s: float = 0.0
-
-
-@dataclass(frozen=True)
-class _Seen:
-    path: str  # absolute
-    rel: tuple[str, ...]  # path parts relative to the root
-    size: int
-    mtime: float
-
-
-@dataclass(frozen=True)
-class _Known:
-    book_id: int | None
-    size: int
-    mtime: float | None
-    unreadable: str | None
-
-
-@dataclass
-class _Plan:
-    key: tuple[str, ...]  # the book folder's parts (a root file's name)
-    folder: str
-    files: list[_Seen]
-    to_read: list[_Seen]
-    vanished: list[str]
-    book_id: int | None
-    status: str  # "new", "changed", "moved" or "unchanged"
-
-
-@dataclass
-class _Library:
-    """The database's view of the library before the scan."""
-
-    known: dict[str, _Known]
-    by_path: dict[str, int]  # library_path -> book id
-    flagged: set[int]
 
 
 def read_file(path: Path) -> TagFacts:
@@ -156,27 +121,30 @@ def scan_library(root: str | Path, sessions: sessionmaker[Session], *,
     base = _checked_root(root)
     report = ScanReport(root=base)
     progress(0, None, "listing files")
-    seen, report.ignored = _walk(base)
+    seen, report.ignored = walk(base)
     report.files_seen = len(seen)
-    held = _prefetch(sessions, base)
-    plans, missing, orphans = _plan(base, seen, held)
-    report.books_found = len(plans)
-    report.unchanged = sum(plan.status == "unchanged" for plan in plans)
-    report.moved = sum(plan.status == "moved" for plan in plans)
-    todo = [plan for plan in plans if plan.status != "unchanged"]
+    state = _prefetch(sessions, base)
+    plan = plan_scan(base, seen, state, sep=os.sep)
+    report.books_found = len(plan.books)
+    report.unchanged = plan.count(Status.UNCHANGED)
+    report.moved = plan.count(Status.MOVED)
+    todo = [book for book in plan.books if book.status is not Status.UNCHANGED]
     done = report.unchanged
-    progress(done, len(plans), "reading tags")
-    for batch in _chunks(todo, batch_size):
+    progress(done, len(plan.books), "reading tags")
+    for batch in chunks(todo, batch_size):
         facts = _read_batch(batch, reader, report)
         with session_scope(sessions) as session:
-            _apply_batch(session, batch, facts, held, report)
+            _apply_batch(session, batch, facts, state, report)
         done += len(batch)
-        progress(done, len(plans), f"{done}/{len(plans)} books")
-    report.missing = _finish(sessions, missing, orphans)
+        progress(done, len(plan.books), f"{done}/{len(plan.books)} books")
+    if plan.missing or plan.orphans:
+        _finish(sessions, plan.missing, plan.orphans)
+    report.missing = sorted(plan.missing.values())
     reported = {path for path, _ in report.unreadable}
-    report.unreadable += [(s.path, held.known[s.path].unreadable) for s in seen
-                          if s.path not in reported and s.path in held.known
-                          and held.known[s.path].unreadable]
+    known = state.known
+    report.unreadable += [(s.path, known[s.path].unreadable) for s in seen
+                          if s.path in known and known[s.path].unreadable
+                          and s.path not in reported]
     report.unreadable.sort()
     report.elapsed_s = time.perf_counter() - began
     log.info("library scan of %s: %d books (%d new, %d changed, %d unchanged), %d missing, "
@@ -197,136 +165,60 @@ def _checked_root(root: str | Path) -> str:
     return base
 
 
-def _walk(base: str) -> tuple[list[_Seen], int]:
-    """Audio and sidecar files under `base` with size and mtime, and how many other files
-    there are. Dot names are skipped; folder symlinks are not followed (a loop would never
-    end), file symlinks are."""
-    seen: list[_Seen] = []
+def walk(base: str) -> tuple[list[SeenFile], int]:
+    """Audio and sidecar files under `base` with size and mtime (sorted by their parts),
+    and how many other files there are. Dot names are skipped; folder symlinks are not
+    followed (a loop would never end), file symlinks are. One stat per file, from the
+    directory entry: this is the floor of every rescan, so it is kept lean."""
+    seen: list[SeenFile] = []
     ignored, stack = 0, [(base, ())]
+    audio = AUDIO_EXTENSIONS
     while stack:
         folder, parts = stack.pop()
         try:
-            entries = list(os.scandir(folder))
+            entries = os.scandir(folder)
         except OSError as exc:
             log.warning("library scan skips %s: %s", folder, exc.strerror or exc)
             continue
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                stack.append((entry.path, (*parts, entry.name)))
-            elif os.path.splitext(entry.name)[1].lower() in AUDIO_EXTENSIONS \
-                    or is_sidecar(entry.name):
+        with entries:
+            for entry in entries:
+                name = entry.name
+                if name[0] == ".":
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, (*parts, name)))
+                    continue
+                dot = name.rfind(".")
+                sidecar = dot < 0 or name[dot:].lower() not in audio
+                if sidecar and not is_sidecar(name):
+                    ignored += 1
+                    continue
                 try:
                     stat = entry.stat()
                 except OSError:
                     continue  # a dangling link, or gone since the listing
-                seen.append(_Seen(entry.path, (*parts, entry.name), stat.st_size,
-                                  stat.st_mtime))
-            else:
-                ignored += 1
+                seen.append(SeenFile(entry.path, (*parts, name), stat.st_size,
+                                     stat.st_mtime, sidecar))
     seen.sort(key=lambda s: s.rel)
     return seen, ignored
 
 
-def _prefetch(sessions: sessionmaker[Session], base: str) -> _Library:
-    """Every known file under `base`, every book filed there, and books flagged missing:
-    two queries, however large the library."""
+def _prefetch(sessions: sessionmaker[Session], base: str) -> LibraryState:
+    """Every known file under `base`, every book filed there, and the books marked
+    missing: two queries, however large the library."""
     prefix = base.rstrip(os.sep) + os.sep
     with sessions() as session:
-        known = {row.path: _Known(row.book_id, row.size_bytes, row.mtime,
-                                  row.unreadable_reason)
-                 for row in session.execute(
-                     select(LibraryFile.path, LibraryFile.book_id, LibraryFile.size_bytes,
-                            LibraryFile.mtime, LibraryFile.unreadable_reason)
-                     .where(LibraryFile.path.startswith(prefix, autoescape=True)))}
+        rows = session.execute(
+            select(LibraryFile.path, LibraryFile.book_id, LibraryFile.size_bytes,
+                   LibraryFile.mtime, LibraryFile.unreadable_reason)
+            .where(LibraryFile.path.startswith(prefix, autoescape=True)))
+        known = {path: KnownFile(book_id, size, mtime, unreadable)
+                 for path, book_id, size, mtime, unreadable in rows}
         books = session.execute(
-            select(Book.library_path, Book.id, Book.review_reason)
+            select(Book.library_path, Book.id, Book.missing_since)
             .where(Book.library_path.startswith(prefix, autoescape=True))).all()
-    return _Library(known, {row.library_path: row.id for row in books},
-                    {row.id for row in books
-                     if (row.review_reason or "").startswith(MISSING_MARK)})
-
-
-def _plan(base: str, seen: list[_Seen], held: _Library
-          ) -> tuple[list[_Plan], dict[int, str], list[str]]:
-    """What to do per book folder; the books whose files are all gone (id -> folder); the
-    vanished files of no book."""
-    groups = group_book_folders(s.rel for s in seen if not is_sidecar(s.rel[-1]))
-    by_rel = {s.rel: s for s in seen}
-    for s in seen:
-        if is_sidecar(s.rel[-1]) and s.rel[:-1] in groups:
-            groups[s.rel[:-1]].append(s.rel)
-    present = {s.path for s in seen}
-    vanished: dict[int | None, list[str]] = {}
-    for path, k in held.known.items():
-        if path not in present:
-            vanished.setdefault(k.book_id, []).append(path)
-    plans = [_plan_book(base, key, [by_rel[r] for r in rels], held, vanished)
-             for key, rels in groups.items()]
-    _one_folder_per_book(plans, held)
-    kept = {plan.book_id for plan in plans if plan.book_id is not None}
-    gone = {bid for bid in vanished if bid is not None and bid not in kept}
-    _adopt_moves(plans, gone, vanished, held.known)
-    folders = {i: p for p, i in held.by_path.items() if i in gone}
-    missing = {bid: folders.get(bid) or _folder_of(vanished[bid]) for bid in gone}
-    return plans, missing, vanished.get(None, [])
-
-
-def _plan_book(base: str, key: tuple[str, ...], files: list[_Seen], held: _Library,
-               vanished: dict[int | None, list[str]]) -> _Plan:
-    folder = os.path.join(base, *key)
-    rows = [held.known.get(s.path) for s in files]
-    owners = Counter(k.book_id for k in rows if k is not None and k.book_id is not None)
-    book_id = owners.most_common(1)[0][0] if owners else held.by_path.get(folder)
-    to_read = [s for s, k in zip(files, rows, strict=True) if k is None
-               or k.size != s.size or k.mtime is None or abs(k.mtime - s.mtime) > 1e-6]
-    gone = vanished.get(book_id, []) if book_id is not None else []
-    if book_id is None:
-        status = "new"
-    elif to_read or gone or book_id in held.flagged or len(owners) > 1 \
-            or sum(owners.values()) < len(files):
-        status = "changed"
-    else:
-        status = "unchanged"
-    return _Plan(key, folder, files, to_read, list(gone), book_id, status)
-
-
-def _one_folder_per_book(plans: list[_Plan], held: _Library) -> None:
-    """When files of one book turn up in two folders, the folder the book is filed at (or
-    else the first) keeps it; the other becomes a book of its own."""
-    claimed: dict[int, _Plan] = {}
-    for plan in plans:
-        if plan.book_id is None:
-            continue
-        first = claimed.setdefault(plan.book_id, plan)
-        if first is plan:
-            continue
-        keeper = plan if held.by_path.get(plan.folder) == plan.book_id else first
-        other = first if keeper is plan else plan
-        keeper.vanished = keeper.vanished or other.vanished
-        other.book_id, other.status, other.vanished = None, "new", []
-        claimed[keeper.book_id] = keeper
-
-
-def _adopt_moves(plans: list[_Plan], gone: set[int], vanished: dict[int | None, list[str]],
-                 known: dict[str, _Known]) -> None:
-    """A new folder whose files all have a vanished twin (name, size, mtime) in one book
-    whose files are all gone is that book, moved: it keeps its id and history."""
-    twins = {(os.path.basename(path), known[path].size, known[path].mtime): bid
-             for bid in gone for path in vanished[bid]}
-    for plan in plans:
-        if plan.status != "new" or not twins:
-            continue
-        owners = {twins.get((s.rel[-1], s.size, s.mtime)) for s in plan.files}
-        bid = owners.pop() if len(owners) == 1 else None
-        if bid is not None and bid in gone:
-            plan.book_id, plan.status, plan.vanished = bid, "moved", vanished[bid]
-            gone.discard(bid)
-
-
-def _folder_of(paths: list[str]) -> str:
-    return os.path.commonpath(paths) if len(paths) > 1 else os.path.dirname(paths[0])
+    return LibraryState(known, {path: book_id for path, book_id, _ in books},
+                        frozenset(book_id for _, book_id, since in books if since))
 
 
 def combine_facts(folder: FolderFacts, files: list[TagFacts]) -> Combined:
@@ -343,10 +235,9 @@ def combine_facts(folder: FolderFacts, files: list[TagFacts]) -> Combined:
     return combined
 
 
-def _read_batch(batch: list[_Plan], reader: Reader, report: ScanReport
-                ) -> dict[str, TagFacts | str]:
+def _read_batch(batch: list[BookPlan], reader: Reader, report: ScanReport) -> Facts:
     """Facts (or the reason a file is unreadable) of every file to read in `batch`."""
-    facts: dict[str, TagFacts | str] = {}
+    facts: Facts = {}
     for plan in batch:
         for seen in plan.to_read:
             report.files_read += 1
@@ -362,153 +253,165 @@ def _read_batch(batch: list[_Plan], reader: Reader, report: ScanReport
     return facts
 
 
-def _apply_batch(session: Session, batch: list[_Plan], facts: dict[str, TagFacts | str],
-                 held: _Library, report: ScanReport) -> None:
+def _apply_batch(session: Session, batch: list[BookPlan], facts: Facts,
+                 state: LibraryState, report: ScanReport) -> None:
     paths = [p for plan in batch for p in [s.path for s in plan.files] + plan.vanished
-             if p in held.known]
+             if p in state.known]
     rows = _file_rows(session, paths)
-    created: list[tuple[Book, Combined]] = []
-    combined_by_plan = [_combined(plan, rows, facts, session) for plan in batch]
-    _ensure_names(session, combined_by_plan)
-    for plan, (combined, mine) in zip(batch, combined_by_plan, strict=True):
-        book = session.get(Book, plan.book_id) if plan.book_id is not None else None
-        if book is None:
-            book = _create(session, plan, combined)
-            created.append((book, combined))
-            report.new += 1
-        else:
-            _update(session, book, plan, combined)
+    ids = [plan.book_id for plan in batch if plan.book_id is not None]
+    there = set(session.scalars(select(Book.id).where(Book.id.in_(ids)))) if ids else set()
+    fresh = [plan for plan in batch if plan.book_id not in there]  # deleted since: anew
+    if fresh:
+        _create(session, fresh, facts, rows)
+        report.new += len(fresh)
+    for plan in batch:
+        if plan.book_id in there:
+            _update(session, plan, facts, rows)
             report.changed += 1
-        for row in mine:
-            if book.id is None:
-                book.files.append(row)  # a new book: linked when the batch is flushed
-            elif row.book_id != book.id:
-                row.book_id = book.id
-    session.flush()
-    session.add_all(FieldSource(book_id=book.id, field=name, source=source)
-                    for book, combined in created for name, (_, source) in combined.items())
-
-
-def _combined(plan: _Plan, rows: dict[str, LibraryFile], facts: dict[str, TagFacts | str],
-              session: Session) -> tuple[Combined, list[LibraryFile]]:
-    """The plan's file rows brought up to date, and the book fields they give."""
-    for path in plan.vanished:
-        if path in rows:
-            session.delete(rows.pop(path))
-    mine = [rows.get(s.path) or _new_row(session, s, rows) for s in plan.files]
-    for seen, row in zip(plan.files, mine, strict=True):
-        if seen.path in facts:
-            _record_file(row, seen, facts[seen.path])
-    loaded = [TagFacts.from_json(row.tags) for row in mine]
-    single = len(plan.files) == 1 and plan.files[0].rel == plan.key
-    named = single_file_facts(plan.key[-1]) if single else parse_book_folder(plan.key)
-    return combine_facts(named, [f for f in loaded if f]), mine
-
-
-def _ensure_names(session: Session, batch: list[tuple[Combined, list[LibraryFile]]]) -> None:
-    """Create the batch's new authors, narrators and series in one flush.
-
-    `library.create_book` resolves each name itself; a name it has to create costs a
-    flush of the whole session, which made a first scan ~5x slower. Afterwards every name
-    exists and `create_book` only looks them up.
-    """
-    wanted: dict[type, set[str]] = {Author: set(), Narrator: set(), Series: set()}
-    for combined, _ in batch:
-        wanted[Author].update(combined.get("authors", ((), ""))[0])
-        wanted[Narrator].update(combined.get("narrators", ((), ""))[0])
-        wanted[Series].update(s["name"] for s in combined.get("series", ((), ""))[0])
-    added = False
-    for model, names in wanted.items():
-        names = {n.strip() for n in names if n.strip()}
-        for chunk in _chunks(sorted(names), _SQL_CHUNK):
-            have = set(session.scalars(select(model.name).where(model.name.in_(chunk))))
-            session.add_all(model(name=n) for n in chunk if n not in have)
-            added = added or len(have) < len(chunk)
-    if added:
-        session.flush()
 
 
 def _file_rows(session: Session, paths: list[str]) -> dict[str, LibraryFile]:
     rows: dict[str, LibraryFile] = {}
-    for chunk in _chunks(paths, _SQL_CHUNK):
+    for chunk in chunks(paths, SQL_CHUNK):
         for row in session.scalars(select(LibraryFile).where(LibraryFile.path.in_(chunk))):
             rows[row.path] = row
     return rows
 
 
-def _new_row(session: Session, seen: _Seen, rows: dict[str, LibraryFile]) -> LibraryFile:
-    row = LibraryFile(path=seen.path, size_bytes=seen.size, mtime=seen.mtime)
-    session.add(row)
-    rows[seen.path] = row
-    return row
+def _create(session: Session, plans: list[BookPlan], facts: Facts,
+            rows: dict[str, LibraryFile]) -> None:
+    """New books, their files and field sources, inserted a batch at a time. Files the
+    database knew already (a book split in two, a file of no book) are adopted."""
+    books, sources, files = [], [], []
+    for plan in plans:
+        found = [_file_facts(seen, facts, rows) for seen in plan.files]
+        combined = _combine(plan, [f for f in found if isinstance(f, TagFacts)])
+        fields = {name: value for name, (value, _) in combined.items()}
+        fields["library_path"] = plan.folder
+        fields.setdefault("title", plan.key[-1])
+        reason = _unreadable(plan, found)
+        if reason:
+            fields["needs_review"], fields["review_reason"] = True, reason
+        books.append(fields)
+        sources.append(combined)
+        files.append(found)
+    ids = library.create_books(session, books)
+    new_rows = []
+    for book_id, plan, found in zip(ids, plans, files, strict=True):
+        for seen, got in zip(plan.files, found, strict=True):
+            row = rows.get(seen.path)
+            if row is None:
+                new_rows.append({"path": seen.path, "book_id": book_id,
+                                 **_file_columns(seen, got)})
+            else:
+                row.book_id = book_id
+                if seen.path in facts:
+                    _record_file(row, seen, facts[seen.path])
+    if new_rows:
+        session.execute(insert(LibraryFile), new_rows)
+    field_rows = [{"book_id": book_id, "field": name, "source": source}
+                  for book_id, combined in zip(ids, sources, strict=True)
+                  for name, (_, source) in combined.items()]
+    if field_rows:
+        session.execute(insert(FieldSource), field_rows)
 
 
-def _record_file(row: LibraryFile, seen: _Seen, facts: TagFacts | str) -> None:
-    row.size_bytes, row.mtime = seen.size, seen.mtime
-    if isinstance(facts, str):
-        row.format = os.path.splitext(seen.rel[-1])[1].lower().lstrip(".")[:20] or None
-        row.duration_seconds = row.bitrate_kbps = row.tags = None
-        row.unreadable_reason = facts
-        return
-    row.format, row.duration_seconds = facts.format, facts.duration_s
-    row.bitrate_kbps, row.tags, row.unreadable_reason = facts.bitrate_kbps, facts.to_json(), None
+def _file_facts(seen: SeenFile, facts: Facts, rows: dict[str, LibraryFile]
+                ) -> TagFacts | str | None:
+    """What is known of a file: read now, else as stored (None: nothing readable)."""
+    if seen.path in facts:
+        return facts[seen.path]
+    row = rows.get(seen.path)
+    if row is None:
+        return None
+    return row.unreadable_reason or TagFacts.from_json(row.tags)
 
 
-def _create(session: Session, plan: _Plan, combined: Combined) -> Book:
-    fields = {name: value for name, (value, _) in combined.items()}
-    fields["library_path"] = plan.folder
-    fields.setdefault("title", plan.key[-1])
-    return library.create_book(session, fields)
+def _file_columns(seen: SeenFile, facts: TagFacts | str | None) -> dict[str, Any]:
+    """A LibraryFile's columns for `seen` and what reading it found."""
+    if isinstance(facts, TagFacts):
+        return {"size_bytes": seen.size, "mtime": seen.mtime, "format": facts.format,
+                "duration_seconds": facts.duration_s, "bitrate_kbps": facts.bitrate_kbps,
+                "tags": facts.to_json(), "unreadable_reason": None}
+    return {"size_bytes": seen.size, "mtime": seen.mtime,
+            "format": os.path.splitext(seen.rel[-1])[1].lower().lstrip(".")[:20] or None,
+            "duration_seconds": None, "bitrate_kbps": None, "tags": None,
+            "unreadable_reason": facts}
 
 
-# Scan fields that also hold another field the merge and a person can protect separately.
-_PARTS = {"series": ("series_position",)}
+def _record_file(row: LibraryFile, seen: SeenFile, facts: TagFacts | str) -> None:
+    for name, value in _file_columns(seen, facts).items():
+        setattr(row, name, value)
 
 
-def _update(session: Session, book: Book, plan: _Plan, combined: Combined) -> None:
-    """Write what the scan may write (see the module docstring), with corrections."""
-    sources = {fs.field: fs for fs in session.scalars(
+def _combine(plan: BookPlan, found: list[TagFacts]) -> Combined:
+    single = len(plan.files) == 1 and plan.files[0].rel == plan.key
+    named = single_file_facts(plan.key[-1]) if single else parse_book_folder(plan.key)
+    return combine_facts(named, found)
+
+
+def _unreadable(plan: BookPlan, found: list[TagFacts | str | None]) -> str | None:
+    """The review reason of a book none of whose audio files can be read."""
+    depth = len(plan.key) if plan.files[0].rel != plan.key else len(plan.key) - 1
+    return unreadable_reason(
+        (os.path.join(*seen.rel[depth:]), got if isinstance(got, str) else None)
+        for seen, got in zip(plan.files, found, strict=True) if not seen.sidecar)
+
+
+def _update(session: Session, plan: BookPlan, facts: Facts,
+            rows: dict[str, LibraryFile]) -> None:
+    """An existing (changed or moved) book: its files brought up to date, and what the
+    scan may write (`scan_plan.scan_writes`) written with corrections."""
+    book = session.get(Book, plan.book_id)
+    for path in plan.vanished:
+        if path in rows:
+            session.delete(rows.pop(path))
+    mine = []
+    for seen in plan.files:
+        row = rows.get(seen.path)
+        if row is None:
+            row = LibraryFile(path=seen.path, book_id=book.id, size_bytes=seen.size)
+            session.add(row)
+        row.book_id = book.id
+        if seen.path in facts:
+            _record_file(row, seen, facts[seen.path])
+        mine.append(row)
+    found = [row.unreadable_reason or TagFacts.from_json(row.tags) for row in mine]
+    combined = _combine(plan, [f for f in found if isinstance(f, TagFacts)])
+    held = {fs.field: fs for fs in session.scalars(
         select(FieldSource).where(FieldSource.book_id == book.id))}
     current = library.book_view(book)
     changes: dict[str, object] = {}
-    for name, (value, source) in combined.items():
-        held = sources.get(name)
-        if held is not None and (held.protected or held.source not in SCAN_SOURCES):
-            continue
-        if any(sources[p].protected for p in _PARTS.get(name, ()) if p in sources):
-            continue  # the series carries its position: a protected position guards both
-        if held is None and current.get(name) not in (None, "", []):
-            continue  # set by someone else (the importer): the merge decides
-        if held is None:
-            session.add(FieldSource(book_id=book.id, field=name, source=source))
+    for write in scan_writes(combined, {k: HeldField(v.source, v.protected)
+                                        for k, v in held.items()}, current):
+        if write.new_source:
+            session.add(FieldSource(book_id=book.id, field=write.field, source=write.source))
         else:
-            held.source = source
-        if current.get(name) != value:
-            changes[name] = value
-            session.add(MetadataCorrection(book_id=book.id, field=name, source=source,
-                                           old_value=_text(current.get(name)),
-                                           new_value=_text(value)))
+            held[write.field].source = write.source
+        if write.changes_value:
+            changes[write.field] = write.value
+            session.add(MetadataCorrection(book_id=book.id, field=write.field,
+                                           source=write.source, old_value=_text(write.old),
+                                           new_value=_text(write.value)))
     if changes:
         library.update_book(session, book, changes)
-    book.library_path = plan.folder
-    if (book.review_reason or "").startswith(MISSING_MARK):
-        book.needs_review, book.review_reason = False, None
+    book.library_path, book.missing_since = plan.folder, None
+    book.needs_review, book.review_reason = review_after_scan(
+        book.needs_review, book.review_reason, _unreadable(plan, found))
 
 
 def _finish(sessions: sessionmaker[Session], missing: dict[int, str],
-            orphans: list[str]) -> list[str]:
-    """Flag every book whose files are all gone (unless flagged for another reason) and
-    forget vanished files of no book; returns the missing books' folders."""
+            orphans: list[str]) -> None:
+    """Mark every book whose files are all gone (keeping the date it went missing) and
+    forget vanished files of no book."""
+    now = utcnow()
     with session_scope(sessions) as session:
-        for ids in _chunks(sorted(missing), _SQL_CHUNK):
-            for book in session.scalars(select(Book).where(Book.id.in_(ids))):
-                if not book.needs_review:
-                    book.needs_review = True
-                    book.review_reason = MISSING_MARK + missing[book.id]
-        for chunk in _chunks(orphans, _SQL_CHUNK):
+        for ids in chunks(sorted(missing), SQL_CHUNK):
+            session.execute(update(Book).where(Book.id.in_(ids), Book.missing_since.is_(None))
+                            .values(missing_since=now))
+        for chunk in chunks(orphans, SQL_CHUNK):
             for row in session.scalars(select(LibraryFile).where(LibraryFile.path.in_(chunk))):
                 session.delete(row)
-    return sorted(missing.values())
 
 
 def _text(value: object) -> str | None:
@@ -521,8 +424,3 @@ def _text(value: object) -> str | None:
         name, position = value.get("name"), value.get("position")
         return f"{name} #{position}" if position else str(name)
     return str(value)
-
-
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]

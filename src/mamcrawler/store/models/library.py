@@ -91,6 +91,9 @@ class Book(Base, Timestamped):
     abs_item_id: Mapped[str | None] = mapped_column(String(100))
     needs_review: Mapped[bool] = mapped_column(default=False, index=True)
     review_reason: Mapped[str | None] = mapped_column(Text)
+    # Set by the library scan when every file of the book is gone from its folder; cleared
+    # when they return. The book is kept (its history, links and wanted state matter).
+    missing_since: Mapped[datetime | None] = mapped_column()
     added_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     authors: Mapped[list[BookAuthor]] = relationship(
