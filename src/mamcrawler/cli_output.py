@@ -133,7 +133,7 @@ def print_scan(console: Console, report) -> None:
                   f"{report.ignored} other files ignored", highlight=False)
     for folder in report.missing:
         console.print(f"[yellow]missing:[/yellow] {folder} (all files gone; book kept, "
-                      "flagged for review)", highlight=False, soft_wrap=True)
+                      "marked missing)", highlight=False, soft_wrap=True)
     if report.unreadable:
         unreadable = Table(box=box.SIMPLE_HEAD, title_style="red", title="unreadable files")
         unreadable.add_column("unreadable file (in the library folder)", overflow="fold")

@@ -20,6 +20,7 @@ from mamcrawler.adapters.audio.tags import (
     read_sidecar,
     read_tags,
 )
+from mamcrawler.domain.scan_plan import UNREADABLE_MARK
 from mamcrawler.services.library import book_view, create_book
 from mamcrawler.services.library_scan import (
     LibraryScanError,
@@ -347,6 +348,46 @@ def test_unreadable_files_never_stop_a_scan(runtime, make_library):
     report = scan_library(lib.root, runtime.sessions)
     assert report.changed == 1
     assert str(broken) in dict(report.unreadable)
+
+
+def test_a_book_whose_audio_cannot_be_read_is_flagged_with_the_reason(
+        runtime, make_library, library_templates):
+    lib = make_library(6, odd_files=False)
+    single = lib.root / "Ada Quill" / "Cut Short"
+    single.mkdir(parents=True)
+    cut = single / "Cut Short.m4b"
+    cut.write_bytes(library_templates["m4b"].read_bytes()[:300])  # a real, truncated m4b
+    both = lib.root / "Ada Quill" / "Two Bad Discs"
+    for disc in ("CD1", "CD2"):
+        (both / disc).mkdir(parents=True)
+        (both / disc / "part.flac").write_bytes(library_templates["flac"].read_bytes()[:200])
+    half = lib.root / "Ada Quill" / "Half Good"
+    half.mkdir()
+    shutil.copyfile(library_templates["mp3"], half / "01.mp3")
+    (half / "02.mp3").write_bytes(b"")
+    scan_library(lib.root, runtime.sessions)
+    books = books_by_folder(runtime.sessions)
+    flagged = {folder: book["review_reason"] for folder, book in books.items()
+               if book["needs_review"]}
+    assert flagged.keys() == {str(single), str(both)}
+    reason = flagged[str(single)]
+    assert reason.startswith(UNREADABLE_MARK) and "Cut Short.m4b (" in reason
+    assert read_reason(cut) in reason  # the reader's own words for what is wrong
+    assert "CD1/part.flac (" in flagged[str(both)] and "CD2/part.flac (" in flagged[str(both)]
+    assert books[str(single)]["title"] == "Cut Short"
+
+    shutil.copyfile(library_templates["m4b"], cut)  # the file is fixed: the flag goes
+    os.utime(cut, (cut.stat().st_atime, cut.stat().st_mtime + 10))
+    report = scan_library(lib.root, runtime.sessions)
+    assert report.changed == 1
+    book = books_by_folder(runtime.sessions)[str(single)]
+    assert (book["needs_review"], book["review_reason"]) == (False, None)
+
+
+def read_reason(path: Path) -> str:
+    with pytest.raises(TagReadError) as caught:
+        read_tags(path)
+    return caught.value.reason
 
 
 def test_root_files_and_progress(runtime, make_library, library_templates):

@@ -3,6 +3,8 @@ PostgreSQL, with the sources on a loopback server."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from fastapi.testclient import TestClient
 from pytest_httpserver import HTTPServer
@@ -179,13 +181,19 @@ def test_review_lists_books_a_weak_match_flagged(api, runtime, server):
     serve_openlibrary(server, load("openlibrary", "search_empty"))
     fine = add_book(runtime.sessions, {"title": "Fine Book"})
     doubtful = scanned_stone(runtime.sessions, narrators=["Jim Dale"])
+    gone = add_book(runtime.sessions, {"title": "Gone Book", "library_path": "/lib/Gone"},
+                    missing_since=datetime(2026, 5, 1, tzinfo=UTC))
     outcome = data(api.post(f"/api/metadata/books/{doubtful}/refresh"))
     assert outcome["flagged"] is True and outcome["changes"] == []
     review = data(api.get("/api/metadata/review"))
-    assert review["total"] == 1
-    (item,) = review["items"]
+    assert review["total"] == 2
+    item, missing = review["items"]
     assert item["book_id"] == doubtful and item["authors"] == ["J.K. Rowling"]
-    assert "weak match" in item["review_reason"]
+    assert "weak match" in item["review_reason"] and item["missing_since"] is None
+    assert (missing["book_id"], missing["review_reason"]) == (gone, None)
+    assert missing["missing_since"].startswith("2026-05-01")
+    assert data(api.get(f"/api/books/{gone}"))["missing_since"].startswith("2026-05-01")
+    assert [b["id"] for b in data(api.get("/api/books?missing=true"))["items"]] == [gone]
     assert fine != doubtful
 
 

@@ -25,6 +25,7 @@ from mamcrawler.adapters.metadata import (
     HttpOptions,
     OpenLibrarySource,
 )
+from mamcrawler.domain.scan_plan import UNREADABLE_MARK
 from mamcrawler.services import library, metadata_jobs
 from mamcrawler.services.metadata import enrich_book, open_tools
 from mamcrawler.store.db import make_engine, make_session_factory, session_scope
@@ -236,7 +237,7 @@ def test_another_parts_review_reason_is_kept(env, tools, server):
     serve_audnexus(server, weak)
     serve_google(server, load("googlebooks", "volumes_empty"))
     serve_openlibrary(server, load("openlibrary", "search_empty"))
-    scan_reason = "library scan: every file of this book is gone from /x"
+    scan_reason = UNREADABLE_MARK + "Stone.mp3 (empty file (0 bytes))"
     book_id = scanned_stone(sessions, narrators=["Jim Dale"], needs_review=True,
                             review_reason=scan_reason)
     enrich_book(sessions, tools, book_id)

@@ -136,6 +136,7 @@ class BookOut(Out):
     bitrate_kbps: int | None
     library_path: str | None
     needs_review: bool
+    missing_since: datetime | None  # set while every file of the book is gone
     added_at: datetime
     updated_at: datetime
 

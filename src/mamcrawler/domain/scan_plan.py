@@ -70,7 +70,7 @@ class LibraryState:
     missing: frozenset[int] = frozenset()  # books already marked missing
 
 
-@dataclass
+@dataclass(slots=True)
 class BookPlan:
     key: tuple[str, ...]  # the book folder's parts (a root file's own name)
     folder: str
@@ -118,30 +118,36 @@ def plan_scan(root: str, seen: Sequence[SeenFile], state: LibraryState, *,
 
 def _plan_book(key: tuple[str, ...], folder: str, files: list[SeenFile],
                state: LibraryState, vanished: dict[int | None, list[str]]) -> BookPlan:
+    # Runs once per book on every rescan: kept to plain loops and lookups.
     owners: dict[int, int] = {}
     to_read: list[SeenFile] = []
-    known = state.known
+    owned = 0
+    known = state.known.get
     for seen in files:
-        row = known.get(seen.path)
+        row = known(seen.path)
         if row is None:
             to_read.append(seen)
             continue
         if row.book_id is not None:
             owners[row.book_id] = owners.get(row.book_id, 0) + 1
+            owned += 1
         if row.size != seen.size or row.mtime is None \
                 or abs(row.mtime - seen.mtime) > _MTIME_SLACK:
             to_read.append(seen)
-    # the book most of the files belong to (the first one on a tie)
-    book_id = max(owners, key=owners.__getitem__) if owners else state.books.get(folder)
-    gone = vanished.get(book_id, []) if book_id is not None else []
+    if len(owners) == 1:
+        book_id: int | None = next(iter(owners))
+    elif owners:  # the book most of the files belong to (the first one on a tie)
+        book_id = max(owners, key=owners.__getitem__)
+    else:
+        book_id = state.books.get(folder)
+    gone = vanished.get(book_id) if book_id is not None else None
     if book_id is None:
         status = Status.NEW
-    elif to_read or gone or book_id in state.missing or len(owners) > 1 \
-            or sum(owners.values()) < len(files):
+    elif to_read or gone or len(owners) > 1 or owned < len(files) or book_id in state.missing:
         status = Status.CHANGED
     else:
         status = Status.UNCHANGED
-    return BookPlan(key, folder, files, to_read, list(gone), book_id, status)
+    return BookPlan(key, folder, files, to_read, list(gone) if gone else [], book_id, status)
 
 
 def _one_folder_per_book(plans: list[BookPlan], state: LibraryState) -> None:

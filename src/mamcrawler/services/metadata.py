@@ -177,8 +177,8 @@ def _flag(sessions: sessionmaker[Session], book_id: int, found: dict[str, Record
         book = session.get(Book, book_id)
         other = book.review_reason if book.needs_review else None
         if other and not other.startswith(REVIEW_MARK):
-            # Another part's reason (e.g. the scan's "files gone") stays first: it lifts
-            # its own flag by that prefix.
+            # Another part's reason (e.g. the scan's "no audio file can be read") stays
+            # first: it lifts its own flag by that prefix.
             reason = f"{other.split(' | ' + REVIEW_MARK)[0]} | {reason}"
         book.needs_review, book.review_reason = True, reason
     outcome.flagged, outcome.review_reason = True, reason

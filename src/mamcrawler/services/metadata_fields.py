@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from mamcrawler.domain.metadata_merge import (
@@ -64,7 +64,8 @@ def field_view(session: Session, book_id: int) -> dict[str, Any]:
             "evidence": row.evidence if row else None,
             "updated_at": row.updated_at if row else None})
     return {"book_id": book.id, "title": book.title, "needs_review": book.needs_review,
-            "review_reason": book.review_reason, "fields": fields}
+            "review_reason": book.review_reason, "missing_since": book.missing_since,
+            "fields": fields}
 
 
 def set_field(session: Session, book_id: int, name: str, value: Any, *,
@@ -198,14 +199,16 @@ def corrections(session: Session, book_id: int, limit: int, offset: int
 
 
 def review_list(session: Session, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
-    """Books flagged for review, with their reasons, by id."""
-    where = Book.needs_review.is_(True)
+    """Books flagged for review or whose files are all gone (`missing_since`), with
+    their reasons, by id."""
+    where = or_(Book.needs_review.is_(True), Book.missing_since.is_not(None))
     total = session.scalar(select(func.count()).select_from(Book).where(where))
     books = session.scalars(select(Book).where(where).order_by(Book.id)
                             .limit(limit).offset(offset)).unique()
     return total or 0, [{"book_id": b.id, "title": b.title,
                          "authors": [link.author.name for link in b.authors],
-                         "library_path": b.library_path, "review_reason": b.review_reason}
+                         "library_path": b.library_path, "review_reason": b.review_reason,
+                         "missing_since": b.missing_since}
                         for b in books]
 
 

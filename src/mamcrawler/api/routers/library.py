@@ -79,10 +79,14 @@ def _book_out(book: Book) -> schemas.BookOut:
     return schemas.BookOut.model_validate(library.book_view(book))
 
 
-def _book_filters(needs_review: bool | None = None, q: schemas.Str | None = None) -> list:
+def _book_filters(needs_review: bool | None = None, missing: bool | None = None,
+                  q: schemas.Str | None = None) -> list:
     where = []
     if needs_review is not None:
         where.append(Book.needs_review == needs_review)
+    if missing is not None:
+        where.append(Book.missing_since.is_not(None) if missing
+                     else Book.missing_since.is_(None))
     if q:
         where.append(Book.title.ilike(f"%{q}%"))
     return where

@@ -36,6 +36,7 @@ class BookMetadataOut(BaseModel):
     title: str
     needs_review: bool
     review_reason: str | None
+    missing_since: datetime | None  # every file gone from its folder since then
     fields: list[FieldOut]
 
 
@@ -59,6 +60,7 @@ class ReviewOut(BaseModel):
     authors: list[str]
     library_path: str | None
     review_reason: str | None
+    missing_since: datetime | None
 
 
 class ChangeOut(BaseModel):
