@@ -380,6 +380,7 @@ def test_a_book_whose_audio_cannot_be_read_is_flagged_with_the_reason(
     os.utime(cut, (cut.stat().st_atime, cut.stat().st_mtime + 10))
     report = scan_library(lib.root, runtime.sessions)
     assert report.changed == 1
+    assert str(cut) not in dict(report.unreadable)  # read again just now: not stale news
     book = books_by_folder(runtime.sessions)[str(single)]
     assert (book["needs_review"], book["review_reason"]) == (False, None)
 

@@ -75,8 +75,8 @@ class BookPlan:
     key: tuple[str, ...]  # the book folder's parts (a root file's own name)
     folder: str
     files: list[SeenFile]
-    to_read: list[SeenFile]
-    vanished: list[str]  # known files of this book that are gone
+    to_read: Sequence[SeenFile]
+    vanished: Sequence[str]  # known files of this book that are gone
     book_id: int | None
     status: Status
 
@@ -111,7 +111,7 @@ def plan_scan(root: str, seen: Sequence[SeenFile], state: LibraryState, *,
     kept = {plan.book_id for plan in plans if plan.book_id is not None}
     gone = {bid for bid in vanished if bid is not None and bid not in kept}
     _adopt_moves(plans, gone, vanished, state.known, sep)
-    folders = {bid: path for path, bid in state.books.items() if bid in gone}
+    folders = {bid: path for path, bid in state.books.items() if bid in gone} if gone else {}
     missing = {bid: folders.get(bid) or common_folder(vanished[bid], sep) for bid in gone}
     return ScanPlan(plans, missing, vanished.get(None, []))
 
@@ -120,20 +120,19 @@ def _plan_book(key: tuple[str, ...], folder: str, files: list[SeenFile],
                state: LibraryState, vanished: dict[int | None, list[str]]) -> BookPlan:
     # Runs once per book on every rescan: kept to plain loops and lookups.
     owners: dict[int, int] = {}
-    to_read: list[SeenFile] = []
+    stale: list[SeenFile] | None = None  # made only when there is something to read
     owned = 0
     known = state.known.get
     for seen in files:
         row = known(seen.path)
-        if row is None:
-            to_read.append(seen)
-            continue
-        if row.book_id is not None:
+        if row is not None and row.book_id is not None:
             owners[row.book_id] = owners.get(row.book_id, 0) + 1
             owned += 1
-        if row.size != seen.size or row.mtime is None \
+        if row is None or row.size != seen.size or row.mtime is None \
                 or abs(row.mtime - seen.mtime) > _MTIME_SLACK:
-            to_read.append(seen)
+            if stale is None:
+                stale = []
+            stale.append(seen)
     if len(owners) == 1:
         book_id: int | None = next(iter(owners))
     elif owners:  # the book most of the files belong to (the first one on a tie)
@@ -143,11 +142,11 @@ def _plan_book(key: tuple[str, ...], folder: str, files: list[SeenFile],
     gone = vanished.get(book_id) if book_id is not None else None
     if book_id is None:
         status = Status.NEW
-    elif to_read or gone or len(owners) > 1 or owned < len(files) or book_id in state.missing:
+    elif stale or gone or len(owners) > 1 or owned < len(files) or book_id in state.missing:
         status = Status.CHANGED
     else:
         status = Status.UNCHANGED
-    return BookPlan(key, folder, files, to_read, list(gone) if gone else [], book_id, status)
+    return BookPlan(key, folder, files, stale or (), tuple(gone) if gone else (), book_id, status)
 
 
 def _one_folder_per_book(plans: list[BookPlan], state: LibraryState) -> None:
@@ -161,7 +160,7 @@ def _one_folder_per_book(plans: list[BookPlan], state: LibraryState) -> None:
         keeper = plan if state.books.get(plan.folder) == plan.book_id else first
         other = first if keeper is plan else plan
         keeper.vanished = keeper.vanished or other.vanished
-        other.book_id, other.status, other.vanished = None, Status.NEW, []
+        other.book_id, other.status, other.vanished = None, Status.NEW, ()
         claimed[plan.book_id] = keeper
 
 
@@ -178,7 +177,7 @@ def _adopt_moves(plans: list[BookPlan], gone: set[int],
         owners = {twins.get((s.rel[-1], s.size, s.mtime)) for s in plan.files}
         bid = owners.pop() if len(owners) == 1 else None
         if bid is not None and bid in gone:
-            plan.book_id, plan.status, plan.vanished = bid, Status.MOVED, vanished[bid]
+            plan.book_id, plan.status, plan.vanished = bid, Status.MOVED, tuple(vanished[bid])
             gone.discard(bid)
 
 

@@ -29,7 +29,6 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,35 +111,21 @@ def scan_library(root: str | Path, sessions: sessionmaker[Session], *,
     base = _checked_root(root)
     report = ScanReport(root=base)
     progress(0, None, "listing files")
-    with _no_cyclic_gc(), ThreadPoolExecutor(1) as pool:
-        # The database is read while the folder is walked: both wait on I/O mostly.
-        held = pool.submit(_prefetch, sessions, base)
-        seen, report.ignored = walk(base)
-        state = held.result()
-        plan = plan_scan(base, seen, state, sep=os.sep)
-    report.files_seen = len(seen)
-    report.books_found = len(plan.books)
-    report.unchanged = plan.count(Status.UNCHANGED)
-    report.moved = plan.count(Status.MOVED)
-    todo = [book for book in plan.books if book.status is not Status.UNCHANGED]
+    with _no_cyclic_gc():
+        todo, state, missing, orphans = _survey(base, sessions, report)
     done = report.unchanged
-    progress(done, len(plan.books), "reading tags")
+    progress(done, report.books_found, "reading tags")
     for batch in chunks(todo, batch_size):
         facts = _read_batch(batch, reader, report)
         with session_scope(sessions) as session:
             new, changed = scan_store.apply_batch(session, batch, facts, state)
         report.new, report.changed = report.new + new, report.changed + changed
         done += len(batch)
-        progress(done, len(plan.books), f"{done}/{len(plan.books)} books")
-    if plan.missing or plan.orphans:
+        progress(done, report.books_found, f"{done}/{report.books_found} books")
+    if missing or orphans:
         with session_scope(sessions) as session:
-            scan_store.finish(session, plan.missing, plan.orphans)
-    report.missing = sorted(plan.missing.values())
-    reported = {path for path, _ in report.unreadable}
-    known = state.known
-    report.unreadable += [(s.path, known[s.path].unreadable) for s in seen
-                          if s.path in known and known[s.path].unreadable
-                          and s.path not in reported]
+            scan_store.finish(session, missing, orphans)
+    report.missing = sorted(missing.values())
     report.unreadable.sort()
     report.elapsed_s = time.perf_counter() - began
     log.info("library scan of %s: %d books (%d new, %d changed, %d unchanged), %d missing, "
@@ -148,6 +133,30 @@ def scan_library(root: str | Path, sessions: sessionmaker[Session], *,
              report.new, report.changed, report.unchanged, len(report.missing),
              len(report.unreadable), report.files_read, report.elapsed_s)
     return report
+
+
+def _survey(base: str, sessions: sessionmaker[Session], report: ScanReport
+            ) -> tuple[list[BookPlan], LibraryState, dict[int, str], list[str]]:
+    """Walk, read the database's view and plan; fill the report's counts and the files
+    known to be unreadable that are not read again. Returns the books to write, the
+    database's view, the missing books and the vanished files of no book. The walk's and
+    the plan's many small objects die here, before cyclic collections resume (an unchanged
+    rescan then never has a collection walk through them)."""
+    seen, report.ignored = walk(base)
+    state = _prefetch(sessions, base)
+    plan = plan_scan(base, seen, state, sep=os.sep)
+    report.files_seen = len(seen)
+    report.books_found = len(plan.books)
+    report.unchanged = plan.count(Status.UNCHANGED)
+    report.moved = plan.count(Status.MOVED)
+    todo = [book for book in plan.books if book.status is not Status.UNCHANGED]
+    rereading = {s.path for book in todo for s in book.to_read}
+    known = state.known
+    report.unreadable += [(s.path, known[s.path].unreadable) for s in seen
+                          if s.path in known and known[s.path].unreadable
+                          and s.path not in rereading]
+    # the database's view is needed only to write: without it no collection walks it
+    return todo, state if todo else LibraryState({}, {}), plan.missing, plan.orphans
 
 
 @contextmanager
@@ -220,10 +229,13 @@ def _prefetch(sessions: sessionmaker[Session], base: str) -> LibraryState:
     prefix = base.rstrip(os.sep) + os.sep
     with sessions() as session:
         conn = session.connection()
-        known = {row[0]: KnownFile._make(row[1:]) for row in conn.execute(
+        files = conn.execute(
             select(LibraryFile.path, LibraryFile.book_id, LibraryFile.size_bytes,
                    LibraryFile.mtime, LibraryFile.unreadable_reason)
-            .where(LibraryFile.path.startswith(prefix, autoescape=True)))}
+            .where(LibraryFile.path.startswith(prefix, autoescape=True)))
+        new = tuple.__new__  # KnownFile(...) costs a Python call per file; this does not
+        known = {path: new(KnownFile, (book_id, size, mtime, unreadable))
+                 for path, book_id, size, mtime, unreadable in files}
         books = conn.execute(
             select(Book.library_path, Book.id, Book.missing_since.is_not(None))
             .where(Book.library_path.startswith(prefix, autoescape=True))).all()

@@ -53,7 +53,7 @@ def combine_facts(folder: FolderFacts, files: list[TagFacts]) -> Combined:
 def apply_batch(session: Session, batch: list[BookPlan], facts: Facts,
                 state: LibraryState) -> tuple[int, int]:
     """Write a batch of new, changed and moved books; returns (new, changed) counts."""
-    paths = [p for plan in batch for p in [s.path for s in plan.files] + plan.vanished
+    paths = [p for plan in batch for p in [*(s.path for s in plan.files), *plan.vanished]
              if p in state.known]
     rows = _file_rows(session, paths)
     ids = [plan.book_id for plan in batch if plan.book_id is not None]

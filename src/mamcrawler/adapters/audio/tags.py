@@ -22,7 +22,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,9 @@ class TagFacts:
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for LibraryFile.tags (lists for tuples)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        # vars(), not asdict(): the fields are flat, and asdict's deep copy cost a full
+        # library scan ~10 % of its time
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in vars(self).items()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> TagFacts | None:
