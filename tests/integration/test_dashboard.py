@@ -151,3 +151,21 @@ def test_every_page_renders_without_a_secret(browser, dash_rt):
 def test_next_never_leaves_the_site(browser):
     page = browser.get("/login?next=//evil.example/x")
     assert 'value="/"' in page.text
+
+
+def test_a_book_whose_files_are_gone_shows_on_the_library_page(browser, dash_rt):
+    from datetime import UTC, datetime
+
+    from mamcrawler.services.library import create_book
+    from mamcrawler.store.db import session_scope
+
+    with session_scope(dash_rt.sessions) as session:
+        book = create_book(session, {"title": "Gone Book", "library_path": "/lib/A/Gone",
+                                     "missing_since": datetime(2026, 5, 1, 8, 30, tzinfo=UTC)})
+        session.flush()
+        book_id = book.id
+    sign_in(browser)
+    page = browser.get("/library").text
+    assert "every file gone from /lib/A/Gone since 2026-05-01 08:30 UTC" in page
+    page = browser.get(f"/library?book={book_id}").text
+    assert "files missing" in page and "gone from its folder since 2026-05-01 08:30" in page
