@@ -92,6 +92,14 @@ def test_a_book_abs_does_not_show_is_named_after_a_bounded_wait(
     assert len(abs_fake.scans) == 1
 
 
+def test_a_stopping_process_does_not_wait(runtime, settings_for, abs_fake, client):
+    unread = file_book(runtime, abs_fake, "Author/Unreadable", audio=False)
+    clock = Clock()
+    [note] = ask_abs_to_scan(client, settings_for, runtime.sessions, [unread],
+                             sleep=clock.sleep, clock=clock, stop=lambda: True)
+    assert note.startswith("Audiobookshelf does not show 1 of the books") and clock.now == 0
+
+
 def test_a_replaced_book_gets_its_item_scanned_not_the_library(
         runtime, settings_for, abs_fake, client):
     book_id = file_book(runtime, abs_fake, "Author/Replaced")

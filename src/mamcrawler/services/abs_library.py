@@ -78,8 +78,10 @@ class Shown:
 def scan_until_shown(client: AbsClient, sessions: sessionmaker[Session], settings: Settings,
                      book_ids: Iterable[int], *, wait_s: float = WAIT_S,
                      sleep: Callable[[float], None] = time.sleep,
-                     clock: Callable[[], float] = time.monotonic) -> Shown:
-    """Scan and poll until ABS lists every book's folder, at most `wait_s` seconds.
+                     clock: Callable[[], float] = time.monotonic,
+                     stop: Callable[[], bool] = lambda: False) -> Shown:
+    """Scan and poll until ABS lists every book's folder, at most `wait_s` seconds (no
+    more polls once `stop` says the process is stopping).
 
     A book ABS already has an item for (a replacement) gets that item scanned; the library
     is scanned when a book is new, or when its item no longer shows its folder. Raises
@@ -117,7 +119,7 @@ def scan_until_shown(client: AbsClient, sessions: sessionmaker[Session], setting
             scanned = True
             continue
         left = deadline - clock()
-        if left <= 0:
+        if left <= 0 or stop():
             break
         sleep(min(pause, left))
         pause = min(pause * 2, MAX_POLL_S)

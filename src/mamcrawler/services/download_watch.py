@@ -107,7 +107,8 @@ def run(qbit: QbitClient, sessions, settings: Settings, now: datetime,
             break
         finish(download_id, content, sessions, settings, now, report, integrity)
     if report.book_ids and abs_client is not None:
-        report.notes.extend(ask_abs_to_scan(abs_client, settings, sessions, report.book_ids))
+        report.notes.extend(ask_abs_to_scan(abs_client, settings, sessions, report.book_ids,
+                                            stop=stop))
     return report
 
 
