@@ -25,9 +25,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath
 from typing import Any
+
+from mamcrawler.domain.series_position import normalize_position
 
 _ASIN = re.compile(r"(?: |^)\[([A-Z0-9]{10})\](?= |$)")
 _NARRATORS = re.compile(r"^(?P<title>.*) \{(?P<narrators>.*)\}$")
@@ -37,7 +38,6 @@ _SEQUENCE = re.compile(
 _YEAR = re.compile(r"^ *\(?([0-9]{4})\)? * - *(.+)")
 _NAME_SEPARATORS = re.compile(r"\s*(?:&|;| and )\s*")
 _DISC_FOLDER = re.compile(r"^(?:cd|disc|disk) ?\d{1,3}$", re.IGNORECASE)
-_NUMBER = re.compile(r"^\d*\.?\d+$")
 _ASIN_TEXT = re.compile(r"^[A-Z0-9]{10}$")
 _ISBN = re.compile(r"^(?:\d{9}[\dX]|\d{13})$")
 
@@ -45,7 +45,8 @@ _ISBN = re.compile(r"^(?:\d{9}[\dX]|\d{13})$")
 @dataclass(frozen=True)
 class FolderFacts:
     """What a book folder's path says. Empty tuples and None where it says nothing;
-    `position` is the number as ABS shows it ("02" -> "2", "1.50" -> "1.5")."""
+    `position` is canonical position text (domain.series_position: "02" -> "2",
+    "1.50" -> "1.5"), as ABS shows it."""
 
     title: str | None = None
     authors: tuple[str, ...] = ()
@@ -100,24 +101,6 @@ def split_names(text: str | None) -> list[str]:
         else:
             names.extend(pieces)
     return names
-
-
-def canonical_position(text: str | float | None) -> str | None:
-    """A series position as plain text: numbers without leading zeros or trailing
-    decimals ("01" -> "1", "2.50" -> "2.5", ".5" -> "0.5"); anything else ("1-3",
-    "Prequel") stripped and kept as it is; None for blank."""
-    if text is None or isinstance(text, bool):
-        return None
-    raw = str(text).strip()
-    if not raw:
-        return None
-    if not _NUMBER.match(raw):
-        return raw
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
-        return raw
-    return str(int(value)) if value == value.to_integral() else format(value.normalize(), "f")
 
 
 def is_disc_folder(name: str) -> bool:
@@ -236,7 +219,7 @@ def _take_sequence(folder: str) -> tuple[str, str | None]:
             parts[index] = match["suffix"]
         else:
             del parts[index]
-        return " - ".join(parts), canonical_position(match["seq"])
+        return " - ".join(parts), normalize_position(match["seq"])
     return folder, None
 
 
