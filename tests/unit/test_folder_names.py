@@ -13,6 +13,7 @@ from mamcrawler.domain.folder_names import (
     group_book_folders,
     is_disc_folder,
     parse_book_folder,
+    reads_as_sequence,
     single_file_facts,
     split_names,
 )
@@ -98,6 +99,16 @@ def test_empty_and_single_file():
 ])
 def test_split_names(text, names):
     assert split_names(text) == names
+
+
+@pytest.mark.parametrize(("part", "sequence"), [
+    ("Book 2", True), ("vol. 3", True), ("1. Title", True), ("01", True), ("2.25", True),
+    ("", True),  # ABS reads an empty part as book 0; parse_book_folder does not
+    ("101 Dalmatians", False), ("Tales", False), ("#3", False), ("Book 1,5", False),
+    ("1-3", False), ("1000", False),
+])
+def test_which_parts_abs_reads_as_a_sequence(part, sequence):
+    assert reads_as_sequence(part) is sequence
 
 
 @pytest.mark.parametrize(("name", "disc"), [

@@ -206,14 +206,26 @@ def _take_narrators(folder: str) -> tuple[str, str | None]:
     return (match["title"], match["narrators"]) if match else (folder, None)
 
 
+def reads_as_sequence(part: str) -> bool:
+    """True when ABS reads one `` - ``-separated part of a book folder's name as a
+    sequence ("Book 2", "1. Title", "01"; not "101 Dalmatians"), by ABS's own rule, which
+    also reads an empty part as book 0; `parse_book_folder` wants a digit as well."""
+    return _sequence_match(part) is not None
+
+
+def _sequence_match(part: str) -> re.Match[str] | None:
+    match = _SEQUENCE.match(part)
+    # "101 Dalmatians" is a title; "101. Dalmatians" and "Book 101" are sequences.
+    if match and match["suffix"] and not (match["label"] or match["dot"]):
+        return None
+    return match
+
+
 def _take_sequence(folder: str) -> tuple[str, str | None]:
     parts = folder.split(" - ")
     for index, part in enumerate(parts):
-        match = _SEQUENCE.match(part)
+        match = _sequence_match(part)
         if not match or not any(ch.isdigit() for ch in match["seq"]):
-            continue
-        # "101 Dalmatians" is a title; "101. Dalmatians" and "Book 101" are sequences.
-        if match["suffix"] and not (match["label"] or match["dot"]):
             continue
         if match["suffix"]:
             parts[index] = match["suffix"]

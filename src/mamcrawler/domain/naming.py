@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import PurePosixPath
 
+from mamcrawler.domain.folder_names import reads_as_sequence
 from mamcrawler.domain.series_position import is_range, normalize_position, position_rank
 
 # Below the 255-byte NAME_MAX of ext4/xfs/btrfs/NTFS with room to spare for file systems
@@ -38,9 +39,6 @@ _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGN
 _SPACES = re.compile(r"\s+")
 # ABS's reading of a title folder (reference/audiobookshelf.md, "Folder layout it reads").
 _ABS_YEAR_PREFIX = re.compile(r"^ *\(?\d{4}\)? *- *.+")
-_ABS_SEQUENCE_PART = re.compile(
-    r"^(vol\.? |volume |book )?(\d{0,3}(?:\.\d{1,2})?)(\.?)(?: (.*))?$", re.IGNORECASE
-)
 # ABS reads a sequence of up to 3 digits and 2 decimals (domain.series_position keeps 2).
 _ABS_POSITION_LIMIT = 1000
 
@@ -116,14 +114,8 @@ def _unambiguous_title(title: str, *, checks_sequence: bool) -> str:
     position, as a sequence ("Tales - Book 2")."""
     misread = bool(_ABS_YEAR_PREFIX.match(title))
     if checks_sequence:
-        misread = misread or any(_reads_as_sequence(part) for part in title.split(" - "))
+        misread = misread or any(reads_as_sequence(part) for part in title.split(" - "))
     return title.replace(" - ", " – ") if misread else title
-
-
-def _reads_as_sequence(part: str) -> bool:
-    match = _ABS_SEQUENCE_PART.match(part)
-    # ABS's own exception: "101 Dalmatians" is a title, "101. Dalmatians" a sequence.
-    return bool(match) and not (match.group(4) and not (match.group(1) or match.group(3)))
 
 
 def _narrator_suffix(names: list[str], used: int) -> str:
