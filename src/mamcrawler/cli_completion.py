@@ -316,7 +316,7 @@ def _print_view(session, kind, name: str) -> None:
 
 
 def _rank(position: str | None, title: str) -> tuple:
-    from mamcrawler.domain.editions import position_rank
+    from mamcrawler.domain.series_position import position_rank
 
     rank = position_rank(position)
     return (rank is None, rank or 0.0, title.casefold())

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mamcrawler.domain.bibliography import SubjectKind
 from mamcrawler.domain.completion import GapStatus
-from mamcrawler.domain.editions import position_rank
+from mamcrawler.domain.series_position import position_rank
 from mamcrawler.domain.vip_pending import ACTIVE_WANTED
 from mamcrawler.store.models import (
     Author,
