@@ -29,7 +29,8 @@ def test_series_name(text, series):
 
 @pytest.mark.parametrize(("value", "text"), [
     ("2", "2"), ("1.5", "1.5"), ("0", "0"), (2, "2"), (0, "0"), (1.5, "1.5"), (2.0, "2"),
-    (None, None), ("", None), (True, None),
+    (None, None), ("", None), (True, None), ("01", "1"), ("1,5", "1.5"), ("Prequel", "Prequel"),
+    (float("nan"), None),
 ])
 def test_sequence_text(value, text):
     assert sequence_text(value) == text

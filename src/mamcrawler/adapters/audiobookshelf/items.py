@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mamcrawler.domain.series_position import normalize_position
+
 Series = tuple[tuple[str, str | None], ...]
 # "Name #2" -> ("Name", "2"); the sequence is one word, so "Book #1 Club" stays a name.
 _NAME_AND_SEQUENCE = re.compile(r"^(?P<name>.*?\S)\s+#(?P<sequence>\S+)$")
@@ -77,13 +79,15 @@ def parse_series_name(value: object) -> Series:
 
 
 def sequence_text(value: object) -> str | None:
-    """A series sequence as the text ABS stores: numbers become "2" or "1.5" (ABS stores
-    a number sent in a PATCH as null), empty becomes None."""
+    """A series sequence as the text ABS stores: a position reads as
+    `domain.series_position` reads it ("2", "1.5", "1-3"; ABS stores a number sent in a
+    PATCH as null), other text (a person's "Prequel") is kept, empty becomes None."""
     if value is None or value == "" or isinstance(value, bool):
         return None
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    return str(value)
+    position = normalize_position(value)
+    if position is not None or not isinstance(value, str):
+        return position
+    return value.strip() or None
 
 
 def split_names(value: object) -> tuple[str, ...]:
