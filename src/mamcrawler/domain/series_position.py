@@ -68,6 +68,13 @@ def position_rank(raw: object) -> float | None:
     return span[0] if span else None
 
 
+def reading_order(position: object, title: str) -> tuple[bool, float, str]:
+    """Sort key for books of a series as a person reads them: by position (1.5 after 1,
+    10 after 2), books without a position last, ties by title."""
+    rank = position_rank(position)
+    return (rank is None, rank or 0.0, title.casefold())
+
+
 def is_range(raw: object) -> bool:
     """True for a position covering more than one book ("1-3"), as an omnibus does."""
     span = _decimal_span(raw)
