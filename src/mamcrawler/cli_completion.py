@@ -301,6 +301,7 @@ def _check_followed(session, named: list) -> None:
 
 
 def _print_view(session, kind, name: str) -> None:
+    from mamcrawler.domain.series_position import reading_order
     from mamcrawler.services.completion_view import completion_view
 
     view = completion_view(session, kind, name=name)
@@ -310,13 +311,9 @@ def _print_view(session, kind, name: str) -> None:
     rows = [(e, "have") for e in view.have] + [(e, f"wanted ({e.wanted_status})")
                                                for e in view.wanted] \
         + [(e, "missing") for e in view.missing] + [(e, "declined") for e in view.declined]
-    for entry, state in sorted(rows, key=lambda r: _rank(r[0].position, r[0].title)):
+    for entry, state in sorted(rows, key=lambda r: reading_order(r[0].position, r[0].title)):
         table.add_row(entry.position or "", entry.title, state, entry.reason or "")
     _console.print(table)
 
 
-def _rank(position: str | None, title: str) -> tuple:
-    from mamcrawler.domain.editions import position_rank
 
-    rank = position_rank(position)
-    return (rank is None, rank or 0.0, title.casefold())

@@ -147,8 +147,10 @@ class Settings(BaseSettings):
         "buying resumes for mismatches up to then, at the prices they were charged "
         "(the expected prices from then on); empty = none confirmed")
     points_cap_margin: int = Field(
-        5000, ge=0, le=99_999,
-        description="spend points as upload credit once they are this close to the cap")
+        25_000, ge=0, le=99_999,
+        description="spend points as upload credit once they are this close to the cap; "
+        "the room left covers points earned while buying is stopped (a price mismatch "
+        "waiting for your confirmation): about 6 days at 4,000 points a day")
 
     # qBittorrent
     qb_host: str | None = Field(None, description="qBittorrent WebUI host, e.g. 127.0.0.1")

@@ -115,7 +115,9 @@ def test_free_copy_arrives_verified_and_hard_linked(world, abs_fake):
         assert book.library_path == str(book_dir) and book.format == "mp3"
         assert [link.narrator.name for link in book.narrators] == [NARRATOR]
         assert [(link.series.name, link.position) for link in book.series] == [(SERIES, "1")]
+        abs_item = book.abs_item_id
     assert abs_fake.scans, "Audiobookshelf was not asked to scan"
+    assert [item["id"] for item in abs_fake.items()] == [abs_item]  # seen, and pushed to
 
     with TestClient(create_app(rt, start_scheduler=False), headers={"X-Api-Key": API_KEY}) as api:
         shown = api.get(f"/api/downloads/{download.id}").json()["data"]

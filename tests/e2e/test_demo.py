@@ -117,7 +117,9 @@ def test_books_arrive_in_the_demo_library_and_nothing_is_left_running(leftovers,
     ports = json.loads((demo / "ports.json").read_text())
     service.start()
     wait_for(lambda: health(service)["demo_world"] == "ready", 120, "the demo world ready")
-    assert "arrived in" in service.log() and "on an earlier start" in service.log()
+    # The welcome is logged just after the world is published ready.
+    wait_for(lambda: "arrived in" in service.log() and "on an earlier start" in service.log(),
+             30, "the welcome that says the books arrived on an earlier start")
     assert json.loads((demo / "ports.json").read_text()) == ports
     assert {b["id"] for b in api(service, "/api/books")["items"]} >= {b["id"] for b in books}
     stop_and_check_nothing_is_left(service, leftovers)

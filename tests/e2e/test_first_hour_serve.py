@@ -133,8 +133,9 @@ def test_make_run_ends_cleanly_when_the_service_is_stopped(tmp_path, installed_v
     output = log.read_text()
     assert "Error" not in output and "make: ***" not in output, output
     assert "Finished server process" in output
-    # make re-raises a Ctrl-C on itself, as any interrupted command does, but says nothing
-    assert status == (-signal.SIGINT if stop == "Ctrl-C" else 0), output
+    # On Ctrl-C make re-raises the signal on itself when it sees it before the service has
+    # exited, and exits 0 when the service's clean exit comes first; either way, silently.
+    assert status in ((-signal.SIGINT, 0) if stop == "Ctrl-C" else (0,)), output
 
 
 def test_a_download_shows_its_release_facts(tmp_path, processes):

@@ -11,6 +11,7 @@ from mamcrawler.services import library
 from mamcrawler.services.download_watch import ask_abs_to_scan
 from mamcrawler.services.metadata_abs import AbsPusher
 from mamcrawler.store.db import session_scope
+from mamcrawler.store.models import Book
 from tests.support.abs_fake import ABS_TOKEN
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -54,10 +55,23 @@ def test_without_the_mapping_the_push_says_why(runtime, settings, abs_fake, book
     assert abs_fake.patches == []
 
 
-def test_the_scan_after_an_import_finds_the_library_through_the_mapping(settings, abs_fake):
+def test_the_scan_after_an_import_finds_the_book_through_the_mapping(runtime, settings,
+                                                                     abs_fake):
     abs_fake.see_folder_as("/audiobooks")
+    rel = "sub/Wren Calloway/The Lantern Road"
+    (abs_fake.folder / rel).mkdir(parents=True)
+    (abs_fake.folder / rel / "book.m4b").write_bytes(b"m4b" * 100)
+    with session_scope(runtime.sessions) as session:
+        book_id = library.create_book(session, {
+            "title": "The Lantern Road", "authors": ["Wren Calloway"],
+            "library_path": str(abs_fake.folder / rel)}).id
     mapped = settings.model_copy(update={"library_dir": abs_fake.folder / "sub",
                                          "abs_path_map": f"/audiobooks={abs_fake.folder}"})
     with AbsClient(abs_fake.base_url, ABS_TOKEN, min_interval_s=0) as client:
-        assert ask_abs_to_scan(client, mapped) == "Audiobookshelf scan started"
+        notes = ask_abs_to_scan(client, mapped, runtime.sessions, [book_id], wait_s=0)
+    assert notes == ["Audiobookshelf shows 1 new book, metadata pushed"]
     assert len(abs_fake.scans) == 1
+    [item] = abs_fake.items()
+    assert item["path"] == f"/audiobooks/{rel}"
+    with session_scope(runtime.sessions) as session:
+        assert session.get(Book, book_id).abs_item_id == item["id"]

@@ -118,6 +118,59 @@ def test_update_media(client, abs_fake):
     assert item.narrators == ("Michael Kramer", "Kate Reading") and item.asin == "B002V0QK4C"
 
 
+def test_lists_are_minified_and_one_item_is_expanded(client, abs_fake):
+    """As a real ABS: a list has only seriesName ("The Expanse #2"); ?expanded=1 the lists."""
+    item_id = abs_fake.add_item("James S. A. Corey/The Expanse/Book 2 - Caliban's War",
+                                narrators=["Jefferson Mays"])
+    [listed] = client.items(abs_fake.library_id).items
+    meta = listed.raw["media"]["metadata"]
+    assert "series" not in meta and "narrators" not in meta
+    assert meta["seriesName"] == "The Expanse #2"
+    assert listed.series == (("The Expanse", "2"),)
+    assert listed.authors == ("James S. A. Corey",) and listed.narrators == ("Jefferson Mays",)
+    one = client.item(item_id)
+    assert one.raw["media"]["metadata"]["series"][0]["sequence"] == "2"
+    assert (one.series, one.authors, one.narrators, one.path) == (
+        listed.series, listed.authors, listed.narrators, listed.path)
+    with pytest.raises(AbsNotFound):
+        client.item("li_nope")
+
+
+def test_a_sequence_is_always_sent_as_text(client, abs_fake):
+    item_id = abs_fake.add_item("Frank Herbert/Dune/Book 1 - Dune")
+    raw = {"metadata": {"series": [{"name": "Dune", "sequence": 2}]}}
+    httpx.patch(f"{abs_fake.base_url}/api/items/{item_id}/media", json=raw,
+                headers={"Authorization": f"Bearer {abs_fake.token}"}).raise_for_status()
+    assert client.item(item_id).series == (("Dune", None),)  # ABS drops a numeric one
+
+    assert client.update_media(item_id, {"series": [{"name": "Dune", "sequence": 2},
+                                                    {"name": "Chronicles", "sequence": 1.5}]})
+    assert abs_fake.patches[-1][1]["metadata"]["series"] == [
+        {"name": "Dune", "sequence": "2"}, {"name": "Chronicles", "sequence": "1.5"}]
+    assert client.item(item_id).series == (("Dune", "2"), ("Chronicles", "1.5"))
+
+
+def test_an_empty_list_is_sent_and_clears(client, abs_fake):
+    item_id = abs_fake.add_item("Author/Title {Unknown}")
+    assert client.item(item_id).narrators == ("Unknown",)
+    assert client.update_media(item_id, {"narrators": [], "series": []}) is True
+    assert abs_fake.patches == [(item_id, {"metadata": {"narrators": [], "series": []}})]
+    assert client.item(item_id).narrators == ()
+
+
+def test_a_watcher_update_is_answered_even_when_the_watcher_is_off(client, abs_fake):
+    """ABS answers 200 and does nothing: only a scan makes the book appear."""
+    folder = abs_fake.folder / "Author" / "Title"
+    folder.mkdir(parents=True)
+    (folder / "book.m4b").write_bytes(b"m4b" * 100)
+    abs_fake.disable_watcher()
+    client.watcher_update(abs_fake.library_id, str(folder / "book.m4b"))
+    assert len(abs_fake.watcher_updates) == 1
+    assert client.items(abs_fake.library_id).total == 0
+    client.scan_library(abs_fake.library_id)
+    assert [i.path for i in client.items(abs_fake.library_id).items] == [str(folder)]
+
+
 def test_pages(client, abs_fake):
     for n in range(5):
         abs_fake.add_item(f"Author/Book {n}")

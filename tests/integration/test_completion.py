@@ -18,7 +18,7 @@ from mamcrawler.services import completion, completion_commands, follows
 from mamcrawler.services.library import create_book
 from mamcrawler.services.wanted import rekey
 from mamcrawler.store.db import session_scope
-from mamcrawler.store.models import Author, MissingBook, Series, WantedBook
+from mamcrawler.store.models import Author, BookSeries, MissingBook, Series, WantedBook
 
 SEARCH = "/tor/js/loadSearchJSONbasic.php"
 NOW = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)
@@ -218,3 +218,12 @@ def test_a_follow_in_another_language_searches_and_keeps_that_language(tracker_s
                             CompletionPolicy(), NOW)
     assert report.tracker_requests == 1
     assert wanted(sessions) == {"Der gläserne Turm": ("wanted", "author:Klara Vogt", None)}
+
+
+def test_a_position_sorts_by_its_first_number_however_it_is_written(sessions):
+    for title, position in [("Half", "Book 1,5"), ("Box", "1 – 3"), ("Aside", "Prequel")]:
+        own(sessions, title, "Mara Quill", EMBER, position)
+    with session_scope(sessions) as session:
+        sorts = {link.position: link.position_sort
+                 for link in session.scalars(select(BookSeries))}
+    assert sorts == {"Book 1,5": 1.5, "1 – 3": 1.0, "Prequel": None}

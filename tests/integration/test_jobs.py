@@ -89,8 +89,12 @@ def test_a_failing_job_does_not_stop_the_scheduler(make_settings, db_url, extra_
                  what="three runs of each job")
     finally:
         rt.close()
-    assert {r.outcome for r in runs(rt, "flaky_job") if r.finished_at} == {"failed"}
-    assert {r.outcome for r in runs(rt, "steady_job") if r.finished_at} == {"success"}
+    # A run that is still going when the runtime closes is recorded interrupted (it runs
+    # every 0.2 s); every other run ends as its job does.
+    for name, outcome in (("flaky_job", "failed"), ("steady_job", "success")):
+        outcomes = [r.outcome for r in runs(rt, name) if r.finished_at]
+        assert set(outcomes) <= {outcome, "interrupted"}, (name, outcomes)
+        assert outcomes.count(outcome) >= 2 and outcomes.count("interrupted") <= 1, outcomes
 
 
 def test_pause_survives_a_restart(runtime, make_settings, db_url):

@@ -2,7 +2,11 @@
 
 Served over real HTTP on 127.0.0.1 by BackgroundServer. Every /api call needs
 ``Authorization: Bearer <token>`` (401 otherwise); scans and watcher updates need an admin
-token (403 when `admin` is off). It has one book library with one folder, a real
+token (403 when `admin` is off). It answers the item shapes a real 2.36 server does
+(tests.support.abs_answers.py): minified in library item lists, expanded only for
+``GET /api/items/{id}?expanded=1``; a numeric series sequence in a PATCH is stored as null,
+and a watcher update is answered 200 but ignored while the library's watcher is disabled.
+It has one book library with one folder, a real
 directory, and "scans" it as ABS does: each folder holding audio becomes an item whose
 metadata is read from ``Author/Series/Book N - Title {Narrator}`` by ABS's folder rules,
 so tests can check that what we file is read back the way we meant. Scans happen before
@@ -10,8 +14,9 @@ the answer (ABS scans after answering; synchronous is simpler to assert on).
 
 Fixture ``abs_fake`` gives an AbsFakeHandle: ``base_url``, ``token``, ``library_id``,
 ``folder`` (a fresh directory per test), the recorded ``scans``, ``item_scans``,
-``watcher_updates``, ``patches`` and ``requests``, ``items()``, ``fail(status, ...)``, and
-``see_folder_as(path)`` to report its folder under a container path.
+``watcher_updates``, ``patches`` (bodies as sent) and ``requests``, ``items()`` (as
+stored), ``fail(status, ...)``, ``disable_watcher()``, and ``see_folder_as(path)`` to report
+its folder under a container path.
 """
 
 from __future__ import annotations
@@ -33,10 +38,11 @@ from starlette.routing import Route
 
 from mamcrawler.domain.integrity import AUDIO_EXTENSIONS
 from mamcrawler.sim.background import BackgroundServer
+from tests.support.abs_answers import expanded, minified, stored_patch
 
 ABS_TOKEN = "abs-test-token-0123456789"
 LIBRARY_ID = "lib_fake_books"
-SERVER_VERSION = "2.17.0"
+SERVER_VERSION = "2.36.0"
 
 _NARRATORS = re.compile(r"^(?P<title>.*) \{(?P<narrators>.*)\}$")
 _SEQUENCE = re.compile(
@@ -103,6 +109,7 @@ class AbsFakeState:
     folder: str = "/audiobooks"
     seen_as: str = ""  # the folder's path as this ABS reports it (a container); "" = folder
     admin: bool = True
+    watcher_disabled: bool = False  # ABS still answers 200 to a watcher update
     items: dict[str, dict[str, Any]] = field(default_factory=dict)  # by item id
     scans: list[dict[str, Any]] = field(default_factory=list)
     item_scans: list[str] = field(default_factory=list)
@@ -135,7 +142,7 @@ class AbsFakeState:
 
     def add_item(self, relpath: str, meta: dict[str, Any]) -> str:
         item_id = f"li_{len(self.items) + 1:04d}"
-        series = ([{"id": f"ser_{item_id}", "name": meta["series"],
+        series = ([{"id": f"ser_{meta['series']}", "name": meta["series"],
                     "sequence": meta.get("sequence")}] if meta.get("series") else [])
         self.items[item_id] = {
             "id": item_id, "libraryId": self.library_id, "folderId": "fol_1",
@@ -228,7 +235,8 @@ def _routes(state: AbsFakeState) -> list[Route]:
             return PlainTextResponse("Bad Request", 400)
         with state.lock:
             state.watcher_updates.append(body)
-            if body["type"] == "add" and body["libraryId"] == state.library_id:
+            if (body["type"] == "add" and body["libraryId"] == state.library_id
+                    and not state.watcher_disabled):
                 state.scan_folder()
         return PlainTextResponse("OK")
 
@@ -238,18 +246,25 @@ def _routes(state: AbsFakeState) -> list[Route]:
             return refused
         limit = int(request.query_params.get("limit") or 0)
         page = int(request.query_params.get("page") or 0)
-        everything = list(state.items.values())
+        everything = [minified(item) for item in state.items.values()]
         chosen = everything[page * limit:(page + 1) * limit] if limit else everything
         return JSONResponse({"results": chosen, "total": len(everything), "limit": limit,
                              "page": page, "sortDesc": False, "mediaType": "book",
-                             "minified": False, "collapseseries": False, "include": ""})
+                             "minified": True, "collapseseries": False, "include": ""})
+
+    async def get_item(request: Request) -> Response:
+        item = state.items.get(request.path_params["item_id"])
+        if item is None:
+            return PlainTextResponse("Not Found", 404)
+        return JSONResponse(expanded(item) if request.query_params.get("expanded") == "1"
+                            else item)
 
     async def search(request: Request) -> Response:
         refused = library_or_404(request)
         if refused:
             return refused
         query = (request.query_params.get("q") or "").casefold()
-        found = [{"libraryItem": item, "matchKey": "title",
+        found = [{"libraryItem": expanded(item), "matchKey": "title",
                   "matchText": item["media"]["metadata"]["title"]}
                  for item in state.items.values()
                  if query and query in (item["media"]["metadata"]["title"] or "").casefold()]
@@ -281,7 +296,7 @@ def _routes(state: AbsFakeState) -> list[Route]:
         with state.lock:
             state.patches.append((item["id"], body))
             meta = item["media"]["metadata"]
-            changes = {k: v for k, v in (body.get("metadata") or {}).items() if meta.get(k) != v}
+            changes = stored_patch(meta, body.get("metadata") or {})
             meta.update(changes)
         return JSONResponse({"updated": bool(changes), "libraryItem": item})
 
@@ -290,6 +305,7 @@ def _routes(state: AbsFakeState) -> list[Route]:
         Route("/", root), Route("/status", status), Route("/api/libraries", libraries),
         Route(f"{lib}/scan", scan, methods=["POST"]),
         Route("/api/items/{item_id}/scan", scan_item, methods=["POST"]),
+        Route("/api/items/{item_id}", get_item),
         Route("/api/watcher/update", watcher, methods=["POST"]),
         Route(f"{lib}/items", items), Route(f"{lib}/search", search),
         Route(f"{lib}/series", series), Route(f"{lib}/authors", authors),
@@ -351,6 +367,11 @@ class AbsFakeHandle:
     def set_admin(self, admin: bool) -> None:
         self.state.admin = admin
 
+    def disable_watcher(self, disabled: bool = True) -> None:
+        """Turn the library's folder watcher off: watcher updates are answered 200 and
+        ignored, as a real ABS does (it only logs an error)."""
+        self.state.watcher_disabled = disabled
+
     def see_folder_as(self, path: str) -> None:
         """Report the library folder and its items under `path`, as an ABS in a container
         does, while still scanning the real `folder`."""
@@ -378,6 +399,7 @@ def abs_fake(_abs_fake_server, tmp_path) -> AbsFakeHandle:
                      "requests", "failures"):
             setattr(state, name, getattr(fresh, name))
         state.folder, state.admin, state.token = fresh.folder, True, ABS_TOKEN
+        state.watcher_disabled = False
         state.seen_as = ""
         state.library_id = LIBRARY_ID
     return AbsFakeHandle(server.base_url, state)

@@ -9,15 +9,16 @@ from hypothesis import strategies as st
 
 from mamcrawler.domain.folder_names import (
     FolderFacts,
-    canonical_position,
     combine_sources,
     group_book_folders,
     is_disc_folder,
     parse_book_folder,
+    reads_as_sequence,
     single_file_facts,
     split_names,
 )
 from mamcrawler.domain.naming import library_relpath, sanitize_name
+from mamcrawler.domain.series_position import normalize_position
 from tests.support.abs_fake import abs_read_folder
 
 
@@ -39,6 +40,15 @@ def facts(relpath: str) -> FolderFacts:
     ("A/S/Title - volume 9 - Subtitle", FolderFacts("Title - Subtitle", ("A",), "S", "9")),
     ("A/S/0.5 - Book Title", FolderFacts("Book Title", ("A",), "S", "0.5")),
     ("A/S/Book 2.50 - Title", FolderFacts("Title", ("A",), "S", "2.5")),
+    ("A/S/Book 1.5 - Title", FolderFacts("Title", ("A",), "S", "1.5")),
+    ("A/S/Vol. 02 - Title", FolderFacts("Title", ("A",), "S", "2")),
+    ("A/S/.5 - Title", FolderFacts("Title", ("A",), "S", "0.5")),
+    # ABS reads no sequence from these, so neither does the library: "#" is no ABS label,
+    # a comma no ABS decimal, a range no ABS sequence (domain.series_position reads all
+    # three, but a folder name is read as ABS reads it).
+    ("A/S/#03 - Title", FolderFacts("#03 - Title", ("A",), "S")),
+    ("A/S/Book 1,5 - Title", FolderFacts("Book 1,5 - Title", ("A",), "S")),
+    ("A/S/Books 1-3 - Title", FolderFacts("Books 1-3 - Title", ("A",), "S")),
     ("A/S/1980 - Book 2 - Title", FolderFacts("Title", ("A",), "S", "2", 1980)),
     ("Terry Goodkind/Sword of Truth/Vol 1 - 1994 - Wizards First Rule {Sam Tsoutsouvas}",
      FolderFacts("Wizards First Rule", ("Terry Goodkind",), "Sword of Truth", "1", 1994,
@@ -91,12 +101,14 @@ def test_split_names(text, names):
     assert split_names(text) == names
 
 
-@pytest.mark.parametrize(("text", "canonical"), [
-    ("01", "1"), ("2.50", "2.5"), (".5", "0.5"), ("0", "0"), (3, "3"), (2.5, "2.5"),
-    ("1-3", "1-3"), (" Prequel ", "Prequel"), ("", None), (None, None), (True, None),
+@pytest.mark.parametrize(("part", "sequence"), [
+    ("Book 2", True), ("vol. 3", True), ("1. Title", True), ("01", True), ("2.25", True),
+    ("", True),  # ABS reads an empty part as book 0; parse_book_folder does not
+    ("101 Dalmatians", False), ("Tales", False), ("#3", False), ("Book 1,5", False),
+    ("1-3", False), ("1000", False),
 ])
-def test_canonical_position(text, canonical):
-    assert canonical_position(text) == canonical
+def test_which_parts_abs_reads_as_a_sequence(part, sequence):
+    assert reads_as_sequence(part) is sequence
 
 
 @pytest.mark.parametrize(("name", "disc"), [
@@ -158,12 +170,12 @@ def test_reads_back_what_naming_writes(author, series, position, title, narrator
     relpath = library_relpath(author, series, position, title, narrators)
     # Known gap in domain.naming: a title that is itself a sequence ("12", "12. Rules"),
     # filed in a series without a position, is read back as a position (see below).
-    assume(not (series and canonical_position(position) is None
+    assume(not (series and normalize_position(position) is None
                 and facts(f"A/S/{sanitize_name(title)}").position))
     read = parse_book_folder(relpath.parts)
     assert read.authors == (author,)
     assert read.series == series
-    assert read.position == (canonical_position(position) if series else None)
+    assert read.position == (normalize_position(position) if series else None)
     assert read.narrators == tuple(narrators)
     # naming turns " - " into " – " where ABS would misread it; otherwise exact.
     assert read.title.replace("–", "-") == sanitize_name(title).replace("–", "-")

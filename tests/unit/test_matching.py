@@ -162,7 +162,10 @@ def test_abridged(title, tags, abridged):
     (rel("X", series=(SeriesRef("Mistborn", "1"),)), "1"),
     (rel("X", series=(SeriesRef("Mistborn", "01"),)), "1"),
     (rel("X", series=(SeriesRef("Mistborn", "2.50"),)), "2.5"),
-    (rel("X", series=(SeriesRef("Mistborn", "1-3"),)), "1 3"),
+    (rel("X", series=(SeriesRef("Mistborn", "1 – 3"),)), "1-3"),
+    (rel("X", series=(SeriesRef("Mistborn", "1,5"),)), "1.5"),
+    (rel("X", series=(SeriesRef("Mistborn", "Book 2"),)), "2"),
+    (rel("X", series=(SeriesRef("Mistborn", "Prequel"),)), "prequel"),
     (rel("X", series=(SeriesRef("The Cosmere", "7"), SeriesRef("Mistborn", "1"))), "1"),
     (rel("X", series=(SeriesRef("Mistborn", None),)), None),
     (rel("The Final Empire (Mistborn, Book 3)"), "3"),
@@ -179,6 +182,10 @@ def test_series_position_penalised_only_when_both_known():
         .penalty("series_position") is None
     same = match(FINAL_EMPIRE, rel("The Final Empire", series=(SeriesRef("Mistborn", "1.0"),)), W)
     assert same.penalty("series_position") == 0.0
+    comma = match(FINAL_EMPIRE, rel("The Final Empire", series=(SeriesRef("Mistborn", "1,0"),)), W)
+    assert comma.penalty("series_position") == 0.0  # a decimal comma: the same book 1
+    box = match(FINAL_EMPIRE, rel("The Final Empire", series=(SeriesRef("Mistborn", "1-3"),)), W)
+    assert box.penalty("series_position") == 1.0
 
 
 @pytest.mark.parametrize(("a", "b", "score"), [

@@ -12,6 +12,7 @@ from mamcrawler.domain.metadata_merge import (
     FIELDS,
     book_fields,
     clean_title,
+    clean_value,
     merge,
     parse_precedence,
     rank,
@@ -77,6 +78,8 @@ def test_a_protected_field_is_kept_and_the_disagreement_noted():
     ("authors", ("A", "B"), ("B", "A")),
     ("series_position", "1", "1.0"),
     ("series_position", "01", 1),
+    ("series_position", "1,5", "Book 1.5"),
+    ("series_position", "1 - 3", "1-3"),
     ("language", "en", "English"),
     ("isbn", "978-1-78110-263-3", "9781781102633"),
     ("duration_seconds", 100.0, 100.4),
@@ -88,6 +91,15 @@ def test_equal_after_normalisation_is_not_a_change(field, a, b):
     result = merge({field: a, **series}, {}, {"audnexus": {field: b, **series}})
     assert field not in changes(result)
     assert result.sources[field] == "audnexus"  # the value's source is now known
+
+
+@pytest.mark.parametrize(("raw", "kept"), [
+    ("02", "2"), (2.0, "2"), ("Book 1,5", "1.5"), ("1 – 3", "1-3"),
+    (" Prequel ", "Prequel"), ("x" * 30, "x" * 20), ("", None), (True, None),
+])
+def test_a_position_is_canonical_or_kept_as_written(raw, kept):
+    # A person may write "Prequel": the text is theirs; numbers read as domain.series_position.
+    assert clean_value("series_position", raw) == kept
 
 
 def test_a_silent_setter_keeps_its_rank_an_unknown_one_does_not():

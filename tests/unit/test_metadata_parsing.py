@@ -23,7 +23,7 @@ from mamcrawler.adapters.metadata.errors import (
 )
 from mamcrawler.adapters.metadata.http import json_error_detail
 from mamcrawler.adapters.metadata.tracker import TrackerReleaseSource, release_record
-from mamcrawler.domain.metadata import BookQuery, SourceRecord, series_position, year_of
+from mamcrawler.domain.metadata import BookQuery, SourceRecord, year_of
 from mamcrawler.domain.records import Release, SeriesRef
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metadata"
@@ -31,15 +31,6 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metadata"
 
 def load(source: str, name: str) -> Any:
     return json.loads((FIXTURES / source / f"{name}.json").read_text("utf-8"))
-
-
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("1", "1"), ("1.5", "1.5"), ("Book 1", "1"), ("01", "1"), ("2.50", "2.5"), ("1,5", "1.5"),
-    (2.0, "2"), (3, "3"), ("10", "10"), ("Book 1-3", "1"), ("Prologue", None), ("", None),
-    (None, None), (True, None), ("0", "0"),
-])
-def test_series_position_is_the_first_number_as_canonical_text(raw, expected):
-    assert series_position(raw) == expected
 
 
 @pytest.mark.parametrize(("raw", "expected"), [

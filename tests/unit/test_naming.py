@@ -54,6 +54,9 @@ def test_layout(args, expected):
     ("1", "1"), ("02", "2"), ("2.5", "2.5"), ("2.50", "2.5"), (7, "7"), (0.5, "0.5"),
     ("999", "999"), ("1000", None), ("1.125", None), ("1-3", None), ("Prequel", None),
     (None, None), ("", None), (True, None),
+    # read as domain.series_position reads it, then kept only where ABS reads it back
+    ("1,5", "1.5"), ("Book 2", "2"), ("#3", "3"), (2.0, "2"), ("999.99", "999.99"),
+    ("1 - 3", None), (1000, None), (float("nan"), None), (-1, None), ("III", None),
 ])
 def test_position_as_abs_reads_it(position, expected):
     assert abs_position(position) == expected

@@ -19,7 +19,14 @@ from mamcrawler.domain.vip_keeper import (
 from mamcrawler.domain.vip_purchase import APPLIED, NOT_APPLIED, UNCLEAR, purchase_outcome
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
-POLICY = VipPolicy()
+
+
+def margin_5k(**fields) -> VipPolicy:
+    """A policy spending from 94,999 points, the level the tables were written for."""
+    return VipPolicy(cap_margin=5_000, **fields)
+
+
+POLICY = margin_5k()
 TIB = 2**40
 
 
@@ -111,19 +118,22 @@ def test_vip_renewal_table(acct, policy, emergency, expected, attention, words):
         (account(points=90_000, days_left=60), POLICY, False, None,
          "points 90,000 below spend level 94,999; no upload credit"),
         # 99,999 - (1,000 reserve + 15,000 next renewal) = 83,999 spare: 167 GB, capped at 100
+        # the default margin spends from 74,999: room for days of stopped buying
+        (account(points=80_000, days_left=60), VipPolicy(), False, 100,
+         "points 80,000 ≥ 74,999 (cap 99,999): buy 100 GB"),
         (account(points=99_999, days_left=60), POLICY, False, 100,
          "points 99,999 ≥ 94,999 (cap 99,999): buy 100 GB upload credit for 50,000 points"),
-        (account(points=99_999, days_left=60), VipPolicy(max_upload_gb_per_buy=1000), False,
+        (account(points=99_999, days_left=60), margin_5k(max_upload_gb_per_buy=1000), False,
          167, "16,000 kept back"),
-        (account(points=94_999, days_left=60), VipPolicy(max_upload_gb_per_buy=1000), False,
+        (account(points=94_999, days_left=60), margin_5k(max_upload_gb_per_buy=1000), False,
          157, "buy 157 GB"),
         # a class that buys no VIP keeps only the reserve
-        (account("Elite VIP", points=97_000), VipPolicy(max_upload_gb_per_buy=1000), False,
+        (account("Elite VIP", points=97_000), margin_5k(max_upload_gb_per_buy=1000), False,
          192, "1,000 kept back"),
         # the renewal is paid first, and what is left is no longer near the cap
         (account(points=97_000, days_left=20), POLICY, False, None,
          "points 84,500 below spend level"),
-        (account("Elite VIP", points=95_000), VipPolicy(points_reserve=94_800), False, None,
+        (account("Elite VIP", points=95_000), margin_5k(points_reserve=94_800), False, None,
          "only 200 points above the 94,800 kept back"),
         # ratio emergency: 1,000 GiB up, 1,000 GiB down, 50 GiB short of 1.05
         (account(points=66_000, days_left=60, uploaded=1000 * GIB, downloaded=1000 * GIB),
@@ -133,7 +143,7 @@ def test_vip_renewal_table(acct, policy, emergency, expected, attention, words):
         (account(points=16_400, days_left=60, uploaded=1000 * GIB, downloaded=1000 * GIB),
          POLICY, True, None, "only 400 points above the 16,000 kept back"),
         (account(points=66_000, days_left=60, uploaded=1000 * GIB, downloaded=1000 * GIB),
-         VipPolicy(emergency_upload_credit=False), True, None, "below spend level"),
+         margin_5k(emergency_upload_credit=False), True, None, "below spend level"),
         (account(points=66_000, days_left=60, uploaded=2000 * GIB, downloaded=1000 * GIB),
          POLICY, True, None, "below spend level"),
         (account(points=99_000, days_left=60, uploaded=1000 * GIB, downloaded=1000 * GIB),

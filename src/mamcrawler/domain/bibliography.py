@@ -23,17 +23,16 @@ from mamcrawler.domain.editions import (
     clean_title,
     is_dramatized,
     is_omnibus,
-    is_range,
-    parse_range,
     says_abridged,
 )
 from mamcrawler.domain.matching import canonical_language, person_similarity
 from mamcrawler.domain.records import SeriesRef
+from mamcrawler.domain.series_position import is_range, position_span
 from mamcrawler.domain.text import book_key, normalize_title
 
 __all__ = ["AUDIBLE", "HARDCOVER", "TRACKER", "BibBook", "Bibliography", "FollowRules",
            "Listing", "Scope", "Skipped", "Subject", "SubjectKind", "clean_title", "collect",
-           "has_person", "is_omnibus", "parse_range", "same_name", "series_ref"]
+           "has_person", "is_omnibus", "same_name", "series_ref"]
 
 TRACKER, AUDIBLE, HARDCOVER = "tracker", "audible", "hardcover"
 SAME_PERSON = 0.9  # person_similarity at or above this: initials agree or better
@@ -289,7 +288,7 @@ def _same_book(a: BibBook, b: BibBook) -> bool:
     if set(a.asins) & set(b.asins):
         return True
     if a.series and b.series and same_name(a.series, b.series) and a.position and b.position:
-        return parse_range(a.position) == parse_range(b.position)
+        return position_span(a.position) == position_span(b.position)
     return same_name(a.title, b.title)
 
 

@@ -36,9 +36,9 @@ from mamcrawler.domain.bibliography import (
     SubjectKind,
     same_name,
 )
-from mamcrawler.domain.editions import is_range, parse_range
 from mamcrawler.domain.matching import MEDIUM, STRONG, BookTarget, MatchWeights, match
 from mamcrawler.domain.records import Release, SeriesRef
+from mamcrawler.domain.series_position import is_range, position_span
 
 FOLLOW_DEFAULTS = ("none", "series", "all")
 DISCOVERY_POLICIES = ("followed", "free", "narrator", "all", "record")
@@ -179,7 +179,7 @@ def decide(subject: Subject, bibliography: Bibliography, owned: Sequence[OwnedBo
     """One verdict per book of `bibliography`; `known` is keyed by BibBook.key. `today`
     decides which books are pre-orders (None: none are)."""
     singles = tuple(span for b in bibliography.books if not b.omnibus
-                    and (span := parse_range(b.position)) is not None)
+                    and (span := position_span(b.position)) is not None)
     ctx = _Context(subject, owned, policy, today or date.max, singles)
     verdicts = tuple(_verdict(ctx, book, known.get(book.key, KnownGap()))
                      for book in bibliography.books)
@@ -229,7 +229,7 @@ def _waiting(ctx: _Context, book: BibBook, where: str) -> str | None:
 
 
 def _all_single(ctx: _Context, book: BibBook) -> bool:
-    span = parse_range(book.position)
+    span = position_span(book.position)
     if span is None:
         return False
     whole = [p for p in range(int(span[0]), int(span[1]) + 1) if span[0] <= p <= span[1]]
@@ -287,7 +287,7 @@ def _position_in(copy: OwnedBook, series: str | None) -> str | None:
 
 
 def _covers(held: str, wanted: str, allow_omnibus: bool) -> bool:
-    span, point = parse_range(held), parse_range(wanted)
+    span, point = position_span(held), position_span(wanted)
     if span is None or point is None:
         return held.strip().casefold() == wanted.strip().casefold()
     if is_range(held) and span != point and not allow_omnibus:

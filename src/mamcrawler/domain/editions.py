@@ -1,5 +1,5 @@
 """What a listed title says about its edition: series labels, edition words, omnibus
-editions, abridged and dramatized editions, series positions. Pure.
+editions, abridged and dramatized editions. Pure.
 
 Sources name one book many ways ("The Ash Throne, Book 2", "The Ash Throne (The Ember
 Crown Cycle, Book 2)", "The Ash Throne (Unabridged)", "The Ash Throne (UK Edition)");
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from mamcrawler.domain.series_position import is_range
 from mamcrawler.domain.text import fold
 
 _WORD = r"(?:book|bk|volume|vol|part|no|number)\.?\s*#?\d+(?:\.\d+)?"
@@ -26,7 +27,6 @@ _EDITION_MARK = re.compile(
 _OMNIBUS = re.compile(
     r"\b(box(?:ed)? ?set|omnibus|collection|bundle|anthology|complete series|"
     r"books? \d+(?:\.\d+)? ?(?:-|–|to|and|&) ?\d+|trilogy|quartet|duology)\b")
-_RANGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:-|–|—|to)\s*(\d+(?:\.\d+)?)\s*$")
 _DRAMATIZED = re.compile(
     r"\b(dramati[sz]ed|dramati[sz]ation|full cast|audio drama|radio drama|radio play|"
     r"bbc radio)\b")
@@ -44,26 +44,6 @@ def clean_title(title: str) -> str:
         if text == before:
             break
     return text or title.strip()
-
-
-def parse_range(position: str | None) -> tuple[float, float] | None:
-    """(first, last) of a position such as "0", "3", "2.5" or "1-3"; None when not a
-    number."""
-    if not position:
-        return None
-    found = _RANGE.match(position)
-    if found:
-        return float(found.group(1)), float(found.group(2))
-    try:
-        number = float(position)
-    except ValueError:
-        return None
-    return number, number
-
-
-def is_range(position: str | None) -> bool:
-    span = parse_range(position)
-    return span is not None and span[0] != span[1]
 
 
 def is_omnibus(title: str, position: str | None, series_name: str | None = None) -> bool:
@@ -86,9 +66,3 @@ def is_dramatized(*texts: str | None) -> bool:
     """A dramatized (full-cast, radio drama) edition, by its title, subtitle, tags or
     format words."""
     return any(_DRAMATIZED.search(fold(t)) for t in texts if t)
-
-
-def position_rank(position: str | None) -> float | None:
-    """The first position a book holds ("2.5" → 2.5, "1-3" → 1); None when unknown."""
-    span = parse_range(position)
-    return span[0] if span else None

@@ -25,9 +25,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath
 from typing import Any
+
+from mamcrawler.domain.series_position import normalize_position
 
 _ASIN = re.compile(r"(?: |^)\[([A-Z0-9]{10})\](?= |$)")
 _NARRATORS = re.compile(r"^(?P<title>.*) \{(?P<narrators>.*)\}$")
@@ -37,7 +38,6 @@ _SEQUENCE = re.compile(
 _YEAR = re.compile(r"^ *\(?([0-9]{4})\)? * - *(.+)")
 _NAME_SEPARATORS = re.compile(r"\s*(?:&|;| and )\s*")
 _DISC_FOLDER = re.compile(r"^(?:cd|disc|disk) ?\d{1,3}$", re.IGNORECASE)
-_NUMBER = re.compile(r"^\d*\.?\d+$")
 _ASIN_TEXT = re.compile(r"^[A-Z0-9]{10}$")
 _ISBN = re.compile(r"^(?:\d{9}[\dX]|\d{13})$")
 
@@ -45,7 +45,8 @@ _ISBN = re.compile(r"^(?:\d{9}[\dX]|\d{13})$")
 @dataclass(frozen=True)
 class FolderFacts:
     """What a book folder's path says. Empty tuples and None where it says nothing;
-    `position` is the number as ABS shows it ("02" -> "2", "1.50" -> "1.5")."""
+    `position` is canonical position text (domain.series_position: "02" -> "2",
+    "1.50" -> "1.5"), as ABS shows it."""
 
     title: str | None = None
     authors: tuple[str, ...] = ()
@@ -100,24 +101,6 @@ def split_names(text: str | None) -> list[str]:
         else:
             names.extend(pieces)
     return names
-
-
-def canonical_position(text: str | float | None) -> str | None:
-    """A series position as plain text: numbers without leading zeros or trailing
-    decimals ("01" -> "1", "2.50" -> "2.5", ".5" -> "0.5"); anything else ("1-3",
-    "Prequel") stripped and kept as it is; None for blank."""
-    if text is None or isinstance(text, bool):
-        return None
-    raw = str(text).strip()
-    if not raw:
-        return None
-    if not _NUMBER.match(raw):
-        return raw
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
-        return raw
-    return str(int(value)) if value == value.to_integral() else format(value.normalize(), "f")
 
 
 def is_disc_folder(name: str) -> bool:
@@ -223,20 +206,32 @@ def _take_narrators(folder: str) -> tuple[str, str | None]:
     return (match["title"], match["narrators"]) if match else (folder, None)
 
 
+def reads_as_sequence(part: str) -> bool:
+    """True when ABS reads one `` - ``-separated part of a book folder's name as a
+    sequence ("Book 2", "1. Title", "01"; not "101 Dalmatians"), by ABS's own rule, which
+    also reads an empty part as book 0; `parse_book_folder` wants a digit as well."""
+    return _sequence_match(part) is not None
+
+
+def _sequence_match(part: str) -> re.Match[str] | None:
+    match = _SEQUENCE.match(part)
+    # "101 Dalmatians" is a title; "101. Dalmatians" and "Book 101" are sequences.
+    if match and match["suffix"] and not (match["label"] or match["dot"]):
+        return None
+    return match
+
+
 def _take_sequence(folder: str) -> tuple[str, str | None]:
     parts = folder.split(" - ")
     for index, part in enumerate(parts):
-        match = _SEQUENCE.match(part)
+        match = _sequence_match(part)
         if not match or not any(ch.isdigit() for ch in match["seq"]):
-            continue
-        # "101 Dalmatians" is a title; "101. Dalmatians" and "Book 101" are sequences.
-        if match["suffix"] and not (match["label"] or match["dot"]):
             continue
         if match["suffix"]:
             parts[index] = match["suffix"]
         else:
             del parts[index]
-        return " - ".join(parts), canonical_position(match["seq"])
+        return " - ".join(parts), normalize_position(match["seq"])
     return folder, None
 
 

@@ -23,6 +23,7 @@ from rapidfuzz import fuzz
 
 from mamcrawler.domain.quality import is_abridged
 from mamcrawler.domain.records import Release
+from mamcrawler.domain.series_position import normalize_position
 from mamcrawler.domain.text import fold, normalize_title
 
 STRONG, MEDIUM, WEAK, NONE = "strong", "medium", "weak", "none"
@@ -355,15 +356,10 @@ def release_position(target: BookTarget, release: Release) -> str | None:
 
 
 def _position(raw: str | None) -> str | None:
-    """"01" -> "1", "2.50" -> "2.5", "1-3" kept as text; blank -> None."""
-    if raw is None or not str(raw).strip():
-        return None
-    text = str(raw).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        return fold(text) or None
-    return f"{number:g}"
+    """A position as domain.series_position reads it ("01" -> "1", "2.50" -> "2.5",
+    "1 – 3" -> "1-3"); text that is no number ("Prequel") folded, so it still compares;
+    blank -> None."""
+    return normalize_position(raw) or fold(raw or "") or None
 
 
 def _language_penalty(target: BookTarget, release: Release,

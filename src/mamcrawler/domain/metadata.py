@@ -11,11 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from mamcrawler.domain.records import SeriesRef
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 # Identity fields say where a record came from; they are not facts about the book.
 _IDENTITY = frozenset({"source", "source_id", "url"})
@@ -54,7 +52,8 @@ class BookQuery:
 class SourceRecord:
     """One source's view of one book.
 
-    `series` positions are canonical number text ("1", "2.5") or None; `duration_s` is
+    `series` positions are canonical position text ("1", "2.5", "1-3", see
+    domain.series_position) or None; `duration_s` is
     the audiobook's runtime; `language` is spelled as the source spells it ("english",
     "eng", "en"); `description` is plain text (markup already stripped); `abridged` is
     None when the source does not say.
@@ -99,25 +98,6 @@ def date_of(raw: object) -> date | None:
         return date.fromisoformat(raw.strip()[:10])
     except ValueError:
         return None
-
-
-def series_position(raw: object) -> str | None:
-    """The first number in a series position, as canonical text.
-
-    Sources send "1", "1.5", "Book 1", "01", 2.0 or "1,5"; the answer is "1", "1.5",
-    "1", "1", "2", "1.5". Anything without a number (or a bool) gives None.
-    """
-    if raw is None or isinstance(raw, bool):
-        return None
-    match = _NUMBER.search(str(raw))
-    if match is None:
-        return None
-    try:
-        number = Decimal(match.group().replace(",", "."))
-    except InvalidOperation:  # pragma: no cover - the pattern only matches numbers
-        return None
-    text = format(number.normalize(), "f")
-    return text if text else None
 
 
 def year_of(raw: object) -> int | None:

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from mamcrawler.domain.matching import canonical_language
-from mamcrawler.domain.metadata import SourceRecord, series_position, year_of
+from mamcrawler.domain.metadata import SourceRecord, year_of
 from mamcrawler.domain.narrator import SPEECH_SOURCE
+from mamcrawler.domain.series_position import normalize_position
 from mamcrawler.domain.text import fold, normalize_person
 
 FIELDS = ("title", "subtitle", "authors", "narrators", "series", "series_position", "year",
@@ -283,7 +284,7 @@ def clean_value(name: str, value: Any) -> Any:
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         return None
     if name == "series_position":
-        return series_position(value) or (str(value).strip()[:20] or None)
+        return normalize_position(value) or (str(value).strip()[:20] or None)
     text = str(value).strip()
     if name in ("isbn", "asin"):
         text = re.sub(r"[\s-]", "", text).upper()

@@ -14,8 +14,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath
+
+from mamcrawler.domain.folder_names import reads_as_sequence
+from mamcrawler.domain.series_position import is_range, normalize_position, position_rank
 
 # Below the 255-byte NAME_MAX of ext4/xfs/btrfs/NTFS with room to spare for file systems
 # that encrypt names (their limit is lower) and for suffixes other tools append.
@@ -37,10 +39,8 @@ _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGN
 _SPACES = re.compile(r"\s+")
 # ABS's reading of a title folder (reference/audiobookshelf.md, "Folder layout it reads").
 _ABS_YEAR_PREFIX = re.compile(r"^ *\(?\d{4}\)? *- *.+")
-_ABS_SEQUENCE_PART = re.compile(
-    r"^(vol\.? |volume |book )?(\d{0,3}(?:\.\d{1,2})?)(\.?)(?: (.*))?$", re.IGNORECASE
-)
-_POSITION = re.compile(r"^\d+(\.\d+)?$")
+# ABS reads a sequence of up to 3 digits and 2 decimals (domain.series_position keeps 2).
+_ABS_POSITION_LIMIT = 1000
 
 
 def sanitize_name(text: str | None, fallback: str = "") -> str:
@@ -89,20 +89,14 @@ def library_relpath(
 
 
 def abs_position(position: str | float | None) -> str | None:
-    """A series position as ABS writes and reads it ("02" -> "2", "2.50" -> "2.5"), or
-    None when ABS could not read it from a folder name."""
-    if position is None or isinstance(position, bool):
+    """A series position as ABS writes and reads it in a folder name ("02" -> "2",
+    "2.50" -> "2.5", "1,5" -> "1.5"; see domain.series_position), or None when ABS could
+    not read it back: a range ("1-3"), 1000 or more (ABS reads at most 3 digits), or no
+    position at all."""
+    text = normalize_position(position)
+    if text is None or is_range(text) or (position_rank(text) or 0) >= _ABS_POSITION_LIMIT:
         return None
-    text = str(position).strip()
-    if not _POSITION.match(text):
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
-        return None
-    shown = format(value.normalize(), "f") if value != value.to_integral() else str(int(value))
-    match = _ABS_SEQUENCE_PART.match(f"Book {shown}")
-    return shown if match and match.group(2) == shown else None
+    return text
 
 
 def _title_folder(title: str, number: str | None, *, has_series: bool,
@@ -120,14 +114,8 @@ def _unambiguous_title(title: str, *, checks_sequence: bool) -> str:
     position, as a sequence ("Tales - Book 2")."""
     misread = bool(_ABS_YEAR_PREFIX.match(title))
     if checks_sequence:
-        misread = misread or any(_reads_as_sequence(part) for part in title.split(" - "))
+        misread = misread or any(reads_as_sequence(part) for part in title.split(" - "))
     return title.replace(" - ", " – ") if misread else title
-
-
-def _reads_as_sequence(part: str) -> bool:
-    match = _ABS_SEQUENCE_PART.match(part)
-    # ABS's own exception: "101 Dalmatians" is a title, "101. Dalmatians" a sequence.
-    return bool(match) and not (match.group(4) and not (match.group(1) or match.group(3)))
 
 
 def _narrator_suffix(names: list[str], used: int) -> str:

@@ -57,7 +57,11 @@ class VipPolicy:
     cost_per_week: int = 1_250
     max_vip_days: int = 90  # total VIP left after a buy never exceeds this
     points_cap: int = 99_999
-    cap_margin: int = 5_000  # spend upload credit once points reach cap - margin
+    # Spend upload credit once points reach cap - margin. The margin is room for the points
+    # earned while buying is stopped (a price mismatch waits for the person's confirmation,
+    # an outage, a bonus event): about 6 days at 4,000 a day. The simulated year lost
+    # points at the cap with 5,000 (issue 13).
+    cap_margin: int = 25_000
     upload_credit_cost_per_gb: int = 500
     max_upload_gb_per_buy: int = 100
     buy_when_not_vip: bool = False

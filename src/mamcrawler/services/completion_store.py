@@ -27,8 +27,9 @@ from mamcrawler.domain.completion import (
     OwnedBook,
     SubjectResult,
 )
-from mamcrawler.domain.editions import is_dramatized, parse_range, position_rank
+from mamcrawler.domain.editions import is_dramatized
 from mamcrawler.domain.records import SeriesRef
+from mamcrawler.domain.series_position import position_rank, position_span
 from mamcrawler.store.models import (
     Author,
     Book,
@@ -188,7 +189,7 @@ def record_subject(session: Session, result: SubjectResult, now: datetime,
 
 
 def _order(book: BibBook) -> tuple:
-    span = parse_range(book.position)
+    span = position_span(book.position)
     return (span is None, span or (0.0, 0.0), book.title.casefold())
 
 

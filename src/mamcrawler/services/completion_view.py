@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mamcrawler.domain.bibliography import SubjectKind
 from mamcrawler.domain.completion import GapStatus
-from mamcrawler.domain.editions import position_rank
+from mamcrawler.domain.series_position import reading_order
 from mamcrawler.domain.vip_pending import ACTIVE_WANTED
 from mamcrawler.store.models import (
     Author,
@@ -95,10 +95,7 @@ def _held(session: Session, kind: SubjectKind, row: Series | Author) -> list[Com
 
 
 def _sorted(entries: list[CompletionEntry]) -> tuple[CompletionEntry, ...]:
-    def key(e: CompletionEntry) -> tuple:
-        rank = position_rank(e.position)
-        return (rank is None, rank or 0.0, e.title.casefold())
-    return tuple(sorted(entries, key=key))
+    return tuple(sorted(entries, key=lambda e: reading_order(e.position, e.title)))
 
 
 def _by_name(session: Session, model, name: str):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -33,11 +34,13 @@ from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import Book, Download, FailedAttempt, WantedBook
 
 from . import library, notify
+from .abs_library import ScanNotStarted, scan_until_shown
 from .library_import import (
     LibraryImportError,
     import_download,
     recover_incomplete,
 )
+from .metadata_abs import AbsPusher
 from .metadata_jobs import full_scan_on_import
 from .reports import never
 
@@ -52,6 +55,7 @@ class DownloadWatchNotConfigured(Exception):
 @dataclass
 class WatchReport:
     imported: list[str] = field(default_factory=list)
+    book_ids: list[int] = field(default_factory=list)  # the books filed by this run
     failed: list[str] = field(default_factory=list)  # downloads failed: integrity, filing
     waiting: int = 0
     missing: int = 0  # complete, but their files are not where the mapped path says
@@ -102,8 +106,9 @@ def run(qbit: QbitClient, sessions, settings: Settings, now: datetime,
         if stop():
             break
         finish(download_id, content, sessions, settings, now, report, integrity)
-    if report.imported and abs_client is not None:
-        report.notes.append(ask_abs_to_scan(abs_client, settings))
+    if report.book_ids and abs_client is not None:
+        report.notes.extend(ask_abs_to_scan(abs_client, settings, sessions, report.book_ids,
+                                            stop=stop))
     return report
 
 
@@ -176,6 +181,7 @@ def finish(download_id: int, content: Path, sessions, settings: Settings,
         report.errors.append(f"{title}: not filed: {exc}")
         return
     report.imported.append(f"{title} (book {book_id}, {how})")
+    report.book_ids.append(book_id)
     report.notes.extend(full_scan_on_import(sessions, settings, book_id))
 
 
@@ -292,13 +298,32 @@ def _record_book(session, download: Download, where: Path, verdict: IntegrityVer
     return book
 
 
-def ask_abs_to_scan(client: AbsClient, settings: Settings) -> str:
-    """Ask Audiobookshelf to scan the library; a failure is noted, never fatal."""
+def ask_abs_to_scan(client: AbsClient, settings: Settings, sessions, book_ids: list[int],
+                    **wait: Any) -> list[str]:
+    """Have Audiobookshelf scan the books just filed, confirm it shows each one, and push
+    their metadata (which also records their item); notes say what did not happen, a
+    failure is never fatal. `wait` goes to `abs_library.scan_until_shown`."""
     try:
-        library_id = settings.abs_library_id or client.library_id_for_path(
-            settings.abs_paths.to_remote(str(settings.library_dir)))
-        client.scan_library(library_id)
-    except AbsError as exc:
+        shown = scan_until_shown(client, sessions, settings, book_ids, **wait)
+    except ScanNotStarted as exc:
         log.warning("Audiobookshelf scan not started: %s", exc)
-        return f"Audiobookshelf scan not started: {exc}"
-    return "Audiobookshelf scan started"
+        return [f"Audiobookshelf scan not started: {exc}"]
+    except AbsError as exc:
+        log.warning("Audiobookshelf items not read after the scan: %s", exc)
+        return [f"Audiobookshelf scan started, but its items could not be read: {exc}"]
+    notes = []
+    if shown.missing:
+        log.warning("Audiobookshelf does not show %s after its scan", ", ".join(shown.missing))
+        notes.append(
+            f"Audiobookshelf does not show {len(shown.missing)} of the books filed after "
+            f"scanning ({', '.join(shown.missing[:3])}): check that it reads LIBRARY_DIR "
+            "(ABS_PATH_MAP when it runs in a container); their metadata is pushed once "
+            "it shows them")
+    pusher = AbsPusher(client, settings)
+    pushed = [note for book_id, item_id in shown.items.items()
+              if (note := pusher.push(sessions, book_id, None, item_id=item_id))]
+    if shown.items:
+        notes.append(f"Audiobookshelf shows {len(shown.items)} new "
+                     + ("book" if len(shown.items) == 1 else "books")
+                     + ("" if pushed else ", metadata pushed"))
+    return notes + pushed

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from mamcrawler.domain.series_position import position_rank
 from mamcrawler.store.models import (
     Author,
     Book,
@@ -35,14 +35,6 @@ def _get_or_create(session: Session, model: Any, name: str) -> Any:
     return found
 
 
-def position_sort(position: str | None) -> float | None:
-    """A sortable number for a series position such as "3", "2.5" or "1-3"."""
-    if not position:
-        return None
-    match = re.match(r"\s*(\d+(?:\.\d+)?)", position)
-    return float(match.group(1)) if match else None
-
-
 def set_people(session: Session, book: Book, authors: Iterable[str] | None,
                narrators: Iterable[str] | None) -> None:
     if authors is not None:
@@ -63,7 +55,7 @@ def set_series(session: Session, book: Book, series: Iterable[tuple[str, str | N
     unique = {name.strip(): position for name, position in series}
     book.series = [
         BookSeries(series=_get_or_create(session, Series, name), position=pos,
-                   position_sort=position_sort(pos))
+                   position_sort=position_rank(pos))
         for name, pos in unique.items()
     ]
 
@@ -109,7 +101,7 @@ def create_books(session: Session, books: Sequence[dict[str, Any]]) -> list[int]
                               "ordinal": i})
         unique = {s["name"].strip(): s.get("position") for s in book.get("series") or ()}
         series.extend({"book_id": book_id, "series_id": names[Series][name],
-                       "position": pos, "position_sort": position_sort(pos)}
+                       "position": pos, "position_sort": position_rank(pos)}
                       for name, pos in unique.items())
     for model, rows in ((BookAuthor, authors), (BookNarrator, narrators), (BookSeries, series)):
         if rows:

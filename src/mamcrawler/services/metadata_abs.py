@@ -11,40 +11,46 @@ metadata work, and the next run pushes again.
 from __future__ import annotations
 
 import logging
-from pathlib import PurePosixPath
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from mamcrawler.adapters.audiobookshelf import AbsClient, AbsError, AbsNotFound
+from mamcrawler.adapters.audiobookshelf import AbsClient, AbsError, AbsNotFound, sequence_text
 from mamcrawler.config import Settings
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import Book
 
 from . import library
+from .abs_library import find_in, item_index, library_id
 
 log = logging.getLogger("mamcrawler.metadata")
-PAGE_SIZE = 500
 # Book fields -> the ABS metadata key that carries them.
 ABS_KEYS = {"title": "title", "subtitle": "subtitle", "authors": "authors",
             "narrators": "narrators", "series": "series", "series_position": "series",
             "year": "publishedYear", "description": "description", "asin": "asin",
             "isbn": "isbn"}
+# A full push sends these even when empty, so ABS clears what it read from tags or folders
+# and the service knows is not so (a narrator "Unknown", a series from a grouping tag).
+# Other empty fields are left out: None there means no source had a value, not that ABS's
+# is wrong. Title and authors are never cleared.
+CLEARED_WHEN_EMPTY = frozenset({"narrators", "series"})
 
 
 def abs_metadata(view: dict[str, Any], changed: set[str] | None = None) -> dict[str, Any]:
     """The ABS metadata body for a book (`library.book_view`): every field ABS takes, or
-    only those carrying the `changed` book fields."""
+    only those carrying the `changed` book fields (sent even when empty). Sequences are
+    text: ABS stores a number as null."""
     full = {"title": view.get("title"), "subtitle": view.get("subtitle"),
             "authors": [{"name": n} for n in view.get("authors") or []],
             "narrators": list(view.get("narrators") or []),
-            "series": [{"name": s["name"], "sequence": s.get("position")}
+            "series": [{"name": s["name"], "sequence": sequence_text(s.get("position"))}
                        for s in view.get("series") or []],
             "publishedYear": str(view["year"]) if view.get("year") else None,
             "description": view.get("description"), "asin": view.get("asin"),
             "isbn": view.get("isbn")}
     if changed is None:
-        return {k: v for k, v in full.items() if v not in (None, "", [])}
+        return {k: v for k, v in full.items()
+                if k in CLEARED_WHEN_EMPTY or v not in (None, "", [])}
     keys = {ABS_KEYS[name] for name in changed if name in ABS_KEYS}
     return {k: v for k, v in full.items() if k in keys}
 
@@ -58,12 +64,13 @@ class AbsPusher:
         self._index: dict[str, str] | None = None
 
     def push(self, sessions: sessionmaker[Session], book_id: int,
-             changed: set[str] | None) -> str | None:
-        """Send the book's `changed` fields (all when None); None when ABS took them,
-        else a note saying why not."""
+             changed: set[str] | None, *, item_id: str | None = None) -> str | None:
+        """Send the book's `changed` fields (all when None) to its item (`item_id`, else
+        the one recorded, else the one at its folder); None when ABS took them, else a
+        note saying why not."""
         with session_scope(sessions) as session:
             book = session.get(Book, book_id)
-            view, item_id = library.book_view(book), book.abs_item_id
+            view, item_id = library.book_view(book), item_id or book.abs_item_id
         try:
             item_id = item_id or self.find_item(view.get("library_path"))
             if item_id is None:
@@ -85,34 +92,9 @@ class AbsPusher:
         """The id of the ABS item at `path`, or None."""
         if not path:
             return None
-        index = self._items(path)
-        found = index.get(str(PurePosixPath(self.settings.abs_paths.to_remote(path))))
-        if found is None and self.settings.library_dir is not None:
-            try:
-                rel = PurePosixPath(path).relative_to(PurePosixPath(self.settings.library_dir))
-            except ValueError:
-                return None
-            found = index.get(f"rel:{rel}")
-        return found
-
-    def _items(self, path: str) -> dict[str, str]:
         if self._index is None:
-            library_id = self.settings.abs_library_id or self.client.library_id_for_path(
-                self.settings.abs_paths.to_remote(str(self.settings.library_dir or path)))
-            index: dict[str, str] = {}
-            page = 0
-            while True:
-                batch = self.client.items(library_id, limit=PAGE_SIZE, page=page)
-                for item in batch.items:
-                    index[str(PurePosixPath(item.path))] = item.id
-                    rel = item.raw.get("relPath")
-                    if rel:
-                        index[f"rel:{PurePosixPath(rel)}"] = item.id
-                page += 1
-                if len(batch.items) < PAGE_SIZE or page * PAGE_SIZE >= batch.total:
-                    break
-            self._index = index
-        return self._index
+            self._index = item_index(self.client, library_id(self.client, self.settings, path))
+        return find_in(self._index, path, self.settings)
 
 
 def _set_item(sessions: sessionmaker[Session], book_id: int, item_id: str | None) -> None:

@@ -167,8 +167,8 @@ def full_scan_on_import(sessions: sessionmaker[Session], settings: Settings,
 
     Never raises: an import must not fail because metadata sources, speech-to-text or
     the database are having a bad moment; the weekly maintenance checks the book again.
-    Audiobookshelf is not pushed to here: it has not scanned the new folder yet, and
-    maintenance pushes the book's metadata once it has.
+    Audiobookshelf is not pushed to here: it has not scanned the new folder yet;
+    download_watch pushes once ABS shows the book (`ask_abs_to_scan`), else maintenance.
     """
     if not settings.metadata_on_import:
         return []

@@ -30,7 +30,8 @@ import mutagen
 from mutagen.id3 import ID3
 from mutagen.mp4 import MP4
 
-from mamcrawler.domain.folder_names import canonical_position, split_names
+from mamcrawler.domain.folder_names import split_names
+from mamcrawler.domain.series_position import normalize_position
 
 SIDECAR_NAMES = ("reader.txt",)
 SIDECAR_SUFFIXES = (".opf",)
@@ -281,13 +282,13 @@ def _series(raw: dict[str, list[str]]) -> tuple[str | None, str | None]:
         if name:
             # MVIN may be written as "2/10" (movement 2 of 10).
             part = (_first(raw, part_key) or "").split("/")[0]
-            return name, canonical_position(part)
+            return name, normalize_position(part)
     grouping = _first(raw, "grouping")
     if not grouping:
         return None, None
     match = _GROUPING.match(grouping)
     if match:
-        return match["name"].strip(), canonical_position(match["position"])
+        return match["name"].strip(), normalize_position(match["position"])
     return grouping, None
 
 
@@ -319,7 +320,7 @@ def _opf_facts(path: Path, text: str) -> TagFacts:
     return TagFacts(
         format="opf", title=values.get("title"), authors=tuple(authors),
         narrators=tuple(narrators), series=values.get("calibre:series") or None,
-        position=canonical_position(values.get("calibre:series_index")),
+        position=normalize_position(values.get("calibre:series_index")),
         asin=values.get("asin") or values.get("audible_asin"), isbn=values.get("isbn"),
         year=_year(values.get("date")), publisher=values.get("publisher"),
         language=values.get("language"), description=_clip(values.get("description")))

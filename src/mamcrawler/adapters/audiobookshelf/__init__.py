@@ -2,11 +2,9 @@
 
 from mamcrawler.adapters.audiobookshelf.client import (
     AbsClient,
-    AbsItem,
     AbsItemsPage,
     AbsLibrary,
     AbsStatus,
-    parse_item,
 )
 from mamcrawler.adapters.audiobookshelf.errors import (
     AbsAuthError,
@@ -14,6 +12,12 @@ from mamcrawler.adapters.audiobookshelf.errors import (
     AbsError,
     AbsNotFound,
     AbsUnavailable,
+)
+from mamcrawler.adapters.audiobookshelf.items import (
+    AbsItem,
+    parse_item,
+    parse_series_name,
+    sequence_text,
 )
 
 __all__ = [
@@ -28,4 +32,6 @@ __all__ = [
     "AbsStatus",
     "AbsUnavailable",
     "parse_item",
+    "parse_series_name",
+    "sequence_text",
 ]

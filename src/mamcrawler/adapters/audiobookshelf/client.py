@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -26,6 +26,7 @@ from mamcrawler.adapters.audiobookshelf.errors import (
     AbsNotFound,
     AbsUnavailable,
 )
+from mamcrawler.adapters.audiobookshelf.items import AbsItem, parse_item, sequence_text
 from mamcrawler.adapters.http import parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -45,22 +46,6 @@ class AbsLibrary:
     name: str
     media_type: str
     folders: tuple[str, ...]  # full paths as the ABS server sees them
-
-
-@dataclass(frozen=True)
-class AbsItem:
-    """One library item; `series` holds (name, sequence) pairs; `raw` the JSON as sent."""
-
-    id: str
-    path: str
-    title: str
-    authors: tuple[str, ...]
-    narrators: tuple[str, ...]
-    series: tuple[tuple[str, str | None], ...]
-    duration_s: float | None
-    asin: str | None
-    isbn: str | None
-    raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -162,7 +147,12 @@ class AbsClient:
     def watcher_update(self, library_id: str, path: str, type: str = "add", *,
                        old_path: str | None = None) -> None:
         """POST /api/watcher/update: tell ABS that `path` was added, unlinked or renamed
-        (from `old_path`), so it scans just that instead of the whole library."""
+        (from `old_path`), so it scans just that instead of the whole library.
+
+        ABS answers 200 even when the library's folder watcher is disabled (it only logs
+        an error) and then does nothing: an answer here proves nothing. Confirm with a
+        scan and a look for the item (services/abs_library.py does).
+        """
         if type not in WATCH_TYPES:
             raise ValueError(f"type must be one of {', '.join(WATCH_TYPES)}, not {type!r}")
         if type == "rename" and not old_path:
@@ -186,13 +176,29 @@ class AbsClient:
                             total=int(data.get("total") or 0),
                             page=int(data.get("page") or page), limit=int(data.get("limit") or 0))
 
+    def item(self, item_id: str) -> AbsItem:
+        """GET /api/items/{id}?expanded=1: one item in the expanded shape (series with
+        their sequences, authors and narrators as lists)."""
+        what = f"read item {item_id}"
+        data = self._get_json(f"/api/items/{item_id}", what, params={"expanded": 1})
+        if not isinstance(data, dict) or not data.get("id"):
+            raise AbsBadResponse(self.base_url, what, "no library item")
+        return parse_item(data)
+
     def update_media(self, item_id: str, metadata: Mapping[str, Any]) -> bool:
         """PATCH /api/items/{id}/media with ``{"metadata": metadata}`` (title, subtitle,
         authors [{name}], narrators [names], series [{name, sequence}], publishedYear,
-        description, asin, isbn, genres). Returns whether ABS changed anything."""
+        description, asin, isbn, genres). Returns whether ABS changed anything.
+
+        Empty lists are sent as they are (``narrators: []`` clears ABS's narrators); a
+        series sequence is always sent as text, because ABS stores a number as null.
+        """
         what = f"update the metadata of item {item_id}"
+        body = dict(metadata)
+        if isinstance(body.get("series"), list):
+            body["series"] = [_series_entry(s) for s in body["series"]]
         response = self._send("PATCH", f"/api/items/{item_id}/media", what,
-                              json={"metadata": dict(metadata)})
+                              json={"metadata": body})
         data = self._decode(response, what)
         return bool(data.get("updated")) if isinstance(data, dict) else False
 
@@ -278,35 +284,10 @@ class AbsClient:
         return text or response.reason_phrase
 
 
-def parse_item(raw: Mapping[str, Any]) -> AbsItem:
-    """An AbsItem from the expanded or the minified item JSON."""
-    media = raw.get("media") if isinstance(raw.get("media"), dict) else {}
-    meta = media.get("metadata") if isinstance(media.get("metadata"), dict) else {}
-    authors = _names(meta.get("authors")) or _split(meta.get("authorName"))
-    narrators = _names(meta.get("narrators")) or _split(meta.get("narratorName"))
-    series = tuple((str(s.get("name")), _text(s.get("sequence")))
-                   for s in meta.get("series") or [] if isinstance(s, dict) and s.get("name"))
-    duration = media.get("duration")
-    return AbsItem(id=str(raw.get("id") or ""), path=str(raw.get("path") or ""),
-                   title=str(meta.get("title") or ""), authors=authors, narrators=narrators,
-                   series=series,
-                   duration_s=float(duration) if isinstance(duration, int | float) else None,
-                   asin=_text(meta.get("asin")), isbn=_text(meta.get("isbn")), raw=raw)
-
-
-def _names(value: object) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        return ()
-    names = (v.get("name") if isinstance(v, dict) else v for v in value)
-    return tuple(str(n) for n in names if n)
-
-
-def _split(value: object) -> tuple[str, ...]:
-    return tuple(p.strip() for p in str(value).split(",") if p.strip()) if value else ()
-
-
-def _text(value: object) -> str | None:
-    return str(value) if value not in (None, "") else None
+def _series_entry(entry: object) -> object:
+    if not isinstance(entry, Mapping) or "sequence" not in entry:
+        return entry
+    return {**entry, "sequence": sequence_text(entry["sequence"])}
 
 
 def _transport_reason(exc: httpx.TransportError) -> str:

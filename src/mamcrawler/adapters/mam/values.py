@@ -15,6 +15,7 @@ import re
 from datetime import UTC, datetime
 
 from mamcrawler.domain.records import SeriesRef
+from mamcrawler.domain.series_position import normalize_position
 
 log = logging.getLogger(__name__)
 
@@ -203,10 +204,9 @@ def parse_people(raw: object) -> tuple[str, ...]:
 
 
 def _position(value: object) -> str | None:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = clean_text(value) if isinstance(value, str | int | float) else ""
-    return text or None
+    """Canonical position text (domain.series_position) from a number or an uploader's
+    text, HTML escapes undone first ("1&ndash;3" is "1-3")."""
+    return normalize_position(clean_text(value) if isinstance(value, str) else value)
 
 
 def parse_series(raw: object) -> tuple[SeriesRef, ...]:

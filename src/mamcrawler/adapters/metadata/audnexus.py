@@ -34,10 +34,10 @@ from mamcrawler.domain.metadata import (
     BookQuery,
     SourceRecord,
     date_of,
-    series_position,
     year_of,
 )
 from mamcrawler.domain.records import SeriesRef
+from mamcrawler.domain.series_position import normalize_position
 
 log = logging.getLogger(__name__)
 SOURCE = "audnexus"
@@ -175,7 +175,7 @@ def _series(book: dict[str, Any]) -> tuple[SeriesRef, ...]:
         entry = mapping(book.get(key))
         name = text(entry.get("name"))
         if name:
-            found.append(SeriesRef(name, series_position(entry.get("position"))))
+            found.append(SeriesRef(name, normalize_position(entry.get("position"))))
     return tuple(found)
 
 

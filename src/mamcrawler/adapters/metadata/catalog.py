@@ -26,8 +26,9 @@ from mamcrawler.adapters.metadata.base import (
 )
 from mamcrawler.adapters.metadata.errors import MetadataBadResponse, MetadataError
 from mamcrawler.adapters.metadata.http import HttpOptions, SourceHttp
-from mamcrawler.domain.metadata import SourceRecord, date_of, series_position, year_of
+from mamcrawler.domain.metadata import SourceRecord, date_of, year_of
 from mamcrawler.domain.records import SeriesRef
+from mamcrawler.domain.series_position import normalize_position
 
 log = logging.getLogger(__name__)
 SOURCE = "audible"
@@ -115,7 +116,7 @@ def parse_product(product: dict[str, Any]) -> SourceRecord | None:
     title = text(product.get("title"))
     if title is None:
         return None
-    series = tuple(SeriesRef(name, series_position(entry.get("sequence")))
+    series = tuple(SeriesRef(name, normalize_position(entry.get("sequence")))
                    for entry in map(mapping, items(product.get("series")))
                    if (name := text(entry.get("title"))))
     minutes = number(product.get("runtime_length_min"))

@@ -32,8 +32,9 @@ from mamcrawler.adapters.metadata.errors import (
     MetadataRateLimited,
 )
 from mamcrawler.adapters.metadata.http import HttpOptions, SourceHttp, json_error_detail
-from mamcrawler.domain.metadata import BookQuery, SourceRecord, series_position, year_of
+from mamcrawler.domain.metadata import BookQuery, SourceRecord, year_of
 from mamcrawler.domain.records import SeriesRef
+from mamcrawler.domain.series_position import normalize_position
 
 log = logging.getLogger(__name__)
 SOURCE = "hardcover"
@@ -170,7 +171,7 @@ def _hit(doc: dict[str, Any]) -> SourceRecord | None:
         return None
     featured = mapping(doc.get("featured_series"))
     featured_name = text(mapping(featured.get("series")).get("name"))
-    series = ((SeriesRef(featured_name, series_position(featured.get("position"))),)
+    series = ((SeriesRef(featured_name, normalize_position(featured.get("position"))),)
               if featured_name else tuple(SeriesRef(n) for n in texts(doc.get("series_names"))))
     return SourceRecord(
         source=SOURCE, source_id=text(doc.get("id")), title=title,
@@ -189,7 +190,7 @@ def parse_book(data: object, book_id: str) -> SourceRecord | None:
         raise MetadataBadResponse(SOURCE, f"Hardcover sent book {book_id} without a title")
     audio = mapping(book.get("default_audio_edition"))
     own, audio_people = people(book.get("contributions")), people(audio.get("contributions"))
-    series = tuple(SeriesRef(name, series_position(mapping(entry).get("position")))
+    series = tuple(SeriesRef(name, normalize_position(mapping(entry).get("position")))
                    for entry in items(book.get("book_series"))
                    if (name := text(mapping(mapping(entry).get("series")).get("name"))))
     return SourceRecord(

@@ -17,8 +17,9 @@ from typing import Any
 
 from mamcrawler.adapters.metadata.base import items, mapping, number, text
 from mamcrawler.adapters.metadata.hardcover import SOURCE, HardcoverSource, people
-from mamcrawler.domain.metadata import SourceRecord, date_of, series_position, year_of
+from mamcrawler.domain.metadata import SourceRecord, date_of, year_of
 from mamcrawler.domain.records import SeriesRef
+from mamcrawler.domain.series_position import normalize_position
 
 LIMIT = 100
 BOOK_FIELDS = ("id title subtitle release_date compilation contributions{contribution "
@@ -53,7 +54,7 @@ class HardcoverCatalog:
         data = self._source.query(graphql, f"list the books of series {series!r}")
         found = []
         for row in map(mapping, items(data.get("book_series"))):
-            ref = SeriesRef(series, series_position(row.get("position")))
+            ref = SeriesRef(series, normalize_position(row.get("position")))
             book = parse_listed(row.get("book"), (ref,))
             if book is not None:
                 found.append(book)
@@ -67,7 +68,7 @@ class HardcoverCatalog:
         data = self._source.query(graphql, f"list the books of {author!r}")
         found = []
         for row in map(mapping, items(data.get("books"))):
-            series = tuple(SeriesRef(name, series_position(mapping(entry).get("position")))
+            series = tuple(SeriesRef(name, normalize_position(mapping(entry).get("position")))
                            for entry in items(row.get("book_series"))
                            if (name := text(mapping(mapping(entry).get("series")).get("name"))))
             book = parse_listed(row, series)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from mamcrawler.domain.metadata import BookQuery, SourceRecord, series_position
+from mamcrawler.domain.metadata import BookQuery, SourceRecord
 from mamcrawler.domain.records import Release, SeriesRef
+from mamcrawler.domain.series_position import normalize_position
 
 SOURCE = "tracker"
 _EDITION = re.compile(r"\s*[\(\[]\s*(un)?abridged\s*[\)\]]\s*", re.I)
@@ -43,7 +44,7 @@ def release_record(release: Release) -> SourceRecord:
         # No url: a release's download URL can carry an indexer key (Prowlarr).
         source=SOURCE, source_id=release.id, title=title,
         authors=release.authors, narrators=release.narrators,
-        series=tuple(SeriesRef(s.name, series_position(s.position))
+        series=tuple(SeriesRef(s.name, normalize_position(s.position))
                      for s in release.series if s.name),
         language=release.language or None,
         genres=(release.category_name,) if release.category_name else (),

@@ -33,7 +33,10 @@ def table(outcomes: list[Outcome], seed: int, days: int,
                  lambda x: f"{x.pct(x.acquired, x.wanted):.0f}% of {x.wanted}")),
              _row("  acquired free", each(
                  lambda x: f"{x.pct(x.acquired_free, x.acquired):.0f}%")),
-             _row("  ever free, acquired free", each(
+             _row("  free while wanted, got free", each(
+                 lambda x: f"{x.pct(x.free_while_wanted_got_free, x.free_while_wanted):.0f}%"
+                           f" of {x.free_while_wanted}")),
+             _row("  free any day of year, got free", each(
                  lambda x: f"{x.pct(x.ever_free_acquired_free, x.ever_free):.0f}% of "
                            f"{x.ever_free}")),
              _row("median days, wanted to library", each(

@@ -32,6 +32,8 @@ class Outcome:
     acquired_free: int
     ever_free: int
     ever_free_acquired_free: int
+    free_while_wanted: int
+    free_while_wanted_got_free: int
     median_days_to_library: float | None
     requests_max: int
     requests_median: float
@@ -77,6 +79,7 @@ def summarise(policy: str, world: World, notes: str = "") -> Outcome:
     wanted = [b for b in world.catalogue.books if b.wanted_at < world.now]
     got = {b: world.acquired[b.index] for b in wanted if b.index in world.acquired}
     ever_free = [b for b in wanted if world.ever_free(b)]
+    while_wanted = [b for b in wanted if world.free_while_wanted(b)]
     waits = [(at - b.wanted_at).total_seconds() / 86400 for b, (at, _) in got.items()]
     per_day = [world.tally.requests.get(d, 0) for d in range(world.days)]
     return Outcome(
@@ -86,6 +89,8 @@ def summarise(policy: str, world: World, notes: str = "") -> Outcome:
         wanted=len(wanted), acquired=len(got),
         acquired_free=sum(1 for _, free in got.values() if free), ever_free=len(ever_free),
         ever_free_acquired_free=sum(1 for b in ever_free if got.get(b, (None, False))[1]),
+        free_while_wanted=len(while_wanted),
+        free_while_wanted_got_free=sum(1 for b in while_wanted if got.get(b, (None, False))[1]),
         median_days_to_library=statistics.median(waits) if waits else None,
         requests_max=max(per_day, default=0), requests_median=statistics.median(per_day or [0]),
         daily=tuple(world.daily), notes=notes)

@@ -94,6 +94,7 @@ class Tally:
     points_lost: float = 0.0
     requests: dict[int, int] = field(default_factory=dict)
     hit_and_runs: int = 0
+    vip_days: set[int] = field(default_factory=set)  # days the account was VIP at midnight
 
 
 class World:
@@ -243,6 +244,8 @@ class World:
         ratio = self.account.ratio
         if self.now.hour == 0:
             self.daily.append((ratio, self.account.points))
+            if self.account.is_vip(self.now):
+                self.tally.vip_days.add(self.day)
         self.tally.lowest_ratio = min(self.tally.lowest_ratio, ratio)
         if ratio < self.floor:
             self.tally.floor_days.add(self.day)
@@ -262,16 +265,41 @@ class World:
         self.acquired.setdefault(book, (self.now, free))
 
     def ever_free(self, book: Book) -> bool:
-        """Was some release of the book free to take at some time it was wanted?"""
+        """Was some release of the book free at some time after it was wanted, to the end
+        of the year (also after it reached the library, and whether or not the release
+        could be downloaded at all)?"""
+        return self._free_between(book, self.start + timedelta(days=self.days),
+                                  obtainable_only=False)
+
+    def free_while_wanted(self, book: Book) -> bool:
+        """Could the book have been taken free while it was still wanted: from when it was
+        wanted (or its release listed) until it reached the library (or the year ended),
+        was some release that can be taken (it has seeders) and kept (it passes the
+        integrity check) free — for good, by personal freeleech, VIP-free on a day the
+        account was VIP, or in a freeleech window or site event?"""
         end = self.start + timedelta(days=self.days)
+        got = self.acquired.get(book.index)
+        return self._free_between(book, min(end, got[0]) if got else end,
+                                  obtainable_only=True)
+
+    def _free_between(self, book: Book, until: datetime, *, obtainable_only: bool) -> bool:
         for release in book.releases:
-            begin = max(book.wanted_at, release.listed)
-            if begin >= end:
+            if obtainable_only and (release.seeders <= 0 or release.fails_integrity):
                 continue
-            if release.free_always or release.personal_fl or release.vip_free:
+            begin = max(book.wanted_at, release.listed)
+            if begin >= until:
+                continue
+            if release.free_always or release.personal_fl:
+                return True
+            if release.vip_free and (not obtainable_only or self._vip_on_some_day(begin, until)):
                 return True
             spans = list(self.timeline.freeleech_spans)
             spans += [release.free_window] if release.free_window else []
-            if any(a < end and b > begin for a, b in spans):
+            if any(a < until and b > begin for a, b in spans):
                 return True
         return False
+
+    def _vip_on_some_day(self, begin: datetime, until: datetime) -> bool:
+        first = (begin - self.start) // timedelta(days=1)
+        last = (until - self.start) // timedelta(days=1)
+        return any(d in self.tally.vip_days for d in range(first, last + 1))
