@@ -84,12 +84,15 @@ class NarratorCandidate:
 class NarratorResult:
     """The narrator chosen (None when there is no answer), a confidence in [0, 1], why,
     and where the name's spelling comes from: the source of the first candidate in the
-    chosen group, or "speech" when only speech named this person."""
+    chosen group, or "speech" when only speech named this person. `heard` lists the
+    people speech credited (candidates it matched, or names heard with no candidate), in
+    the order of the result: empty when speech named nobody."""
 
     name: str | None
     confidence: float
     evidence: tuple[str, ...] = ()
     source: str | None = None
+    heard: tuple[str, ...] = ()
 
 
 @dataclass
@@ -304,7 +307,9 @@ def _choose(groups: list[_Group], evidence: list[str]) -> NarratorResult:
         evidence.append(f"rival: {rival.name} ({_describe(rival)}) {rival.score():.2f}")
     confidence = min(max(top * (1.0 - RIVAL_FACTOR * best_rival), 0.0), 1.0)
     source = SPEECH_SOURCE if winner.heard_only else winner.sources[0]
-    return NarratorResult(winner.name, round(confidence, 4), tuple(evidence), source)
+    heard = tuple(g.name for g in ranked if g.heard and (g is winner
+                                                         or _co_narrators(winner, g)))
+    return NarratorResult(winner.name, round(confidence, 4), tuple(evidence), source, heard)
 
 
 def _co_narrators(a: _Group, b: _Group) -> bool:

@@ -21,12 +21,14 @@ What was learnt with festival-spoken intros and pocketsphinx 5.1 (default model)
 from __future__ import annotations
 
 import math
+import os
 import re
 import subprocess
+import tempfile
 import threading
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -42,6 +44,7 @@ from mamcrawler.adapters.audio.probe import (
     _first_line,
     is_audio_name,
 )
+from mamcrawler.domain.narrator_credit import Spotted
 
 SAMPLE_RATE = 16_000
 BYTES_PER_SECOND = SAMPLE_RATE * 2  # mono s16le
@@ -49,6 +52,8 @@ DEFAULT_WINDOW_S = 120.0
 EXTRACT_TIMEOUT_S = 120.0
 SILENCE_DBFS = -50.0
 CHECK_EVERY_S = 5.0
+KWS_THRESHOLD = 1e-30
+SPOT_TAIL_BYTES = BYTES_PER_SECOND // 2
 ENGINES = ("pocketsphinx", "whisper", "off")
 _ALTERNATE = re.compile(r"\(\d+\)$")  # pocketsphinx marks alternate pronunciations "word(2)"
 _NATURAL = re.compile(r"(\d+)")
@@ -225,6 +230,44 @@ class PocketsphinxEngine:
         finally:
             decoder.end_utt()
         return min(offset, len(pcm))
+
+    def unknown_words(self, phrase: str) -> list[str]:
+        """The words of `phrase` the recogniser's dictionary lacks (it cannot spot those)."""
+        with self._lock:
+            return [w for w in phrase.split() if self._decoder.lookup_word(w) is None]
+
+    def spot(self, pcm: bytes, phrases: Sequence[str], *, threshold: float = KWS_THRESHOLD,
+             deadline: float | None = None) -> list[Spotted]:
+        """The `phrases` (lower case, dictionary words only) heard in `pcm` by keyphrase
+        spotting, in time order; overlapping detections are all returned. Much cheaper
+        than open decoding (~0.03 x real time)."""
+        phrases = [p for p in dict.fromkeys(" ".join(p.split()) for p in phrases) if p]
+        if not phrases or not pcm:
+            return []
+        with self._lock:
+            self._add_keyphrases(phrases, threshold)
+            try:
+                self._decode(pcm + bytes(SPOT_TAIL_BYTES), deadline, None)
+                found = [Spotted(" ".join(seg.word.split()),
+                                 round(seg.start_frame * self._frame_s, 3),
+                                 round((seg.end_frame + 1) * self._frame_s, 3),
+                                 round(min(max(seg.prob, 0.0), 1.0), 4))
+                         for seg in self._decoder.seg() or ()]
+            finally:
+                self._decoder.activate_search()  # back to open decoding
+        return sorted(found, key=lambda s: (s.start_s, s.phrase))
+
+    def _add_keyphrases(self, phrases: Sequence[str], threshold: float) -> None:
+        handle, name = tempfile.mkstemp(suffix=".kws", prefix="narrator-")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.writelines(f"{p} /{threshold:g}/\n" for p in phrases)
+            self._decoder.add_kws("credits", name)
+        except RuntimeError as exc:
+            raise SpeechEngineError(f"pocketsphinx refused the keyphrases: {exc}") from None
+        finally:
+            os.unlink(name)
+        self._decoder.activate_search("credits")
 
     def _words(self) -> list[Word]:
         words = []
