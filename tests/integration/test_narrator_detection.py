@@ -114,15 +114,18 @@ def test_a_credit_after_20_s_of_chords_is_heard(tmp_path, pocketsphinx_engine):
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("speech_tools")
-def test_two_narrators_after_noise_are_both_heard(tmp_path, pocketsphinx_engine):
+def test_two_narrators_after_chords_are_both_heard(tmp_path, pocketsphinx_engine):
+    # Before: "war war for them and ah if i can sanderson pageant i'm michael kramer and
+    # kate reading this suffer", no credit found, the sources left disagreeing.
     book = spoken_intro(tmp_path / "intro.m4b", "This is Audible. The Way of Kings, by "
                         "Brandon Sanderson. Narrated by Michael Kramer and Kate Reading.",
-                        lead_tone_s=8, lead="pink", then_tone_s=3, tail="chords")
+                        lead_tone_s=15, lead="chords", then_tone_s=3, tail="pink")
     result = detect_narrator(book, POOL, pocketsphinx_engine, authors=["Brandon Sanderson"])
-    assert result.name == "Michael Kramer", result.evidence
-    assert result.heard == ("Michael Kramer", "Kate Reading")
-    assert any(e.startswith("speech: confirmed Kate Reading: heard 'and kate reading'")
-               for e in result.evidence)
+    assert set(result.heard) == {"Michael Kramer", "Kate Reading"}, result.evidence
+    assert result.name in result.heard
+    assert result.confidence > 0.6
+    assert any(e.startswith("speech: confirmed Michael Kramer: heard 'narrated by michael "
+                            "kramer'") for e in result.evidence)
 
 
 @pytest.mark.slow

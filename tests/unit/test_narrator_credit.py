@@ -34,6 +34,7 @@ def test_credit_phrases_for_narrators_co_narrators_and_authors():
         CreditPhrase("narrated by r c bray", "R.C. Bray", NARRATOR),
         CreditPhrase("read by r c bray", "R.C. Bray", NARRATOR),
         CreditPhrase("performed by r c bray", "R.C. Bray", NARRATOR),
+        CreditPhrase("full cast r c bray", "R.C. Bray", NARRATOR),
         CreditPhrase("and r c bray", "R.C. Bray", CO),
         CreditPhrase("written by andy weir", "Andy Weir", AUTHOR),
     )

@@ -121,7 +121,8 @@ def find_credit(transcript_text: str) -> list[str]:
     """The names a transcript credits as narrators, as heard (folded, lower case), in order,
     without repeats. Credits are "narrated/read/performed/voiced by X" (also "read to you
     by", "narration by", "narrating by") and "narrator(s) (is|are) X"; "X and Y" gives
-    both names. A name is at most four words and ends at a common word ("chapter", "the",
+    both names; "performed by a full cast: X, Y and Z" gives the cast. A name is at most
+    four words and ends at a common word ("chapter", "the",
     "this", ...)."""
     words = fold(transcript_text or "").split()
     names: list[str] = []
@@ -131,7 +132,7 @@ def find_credit(transcript_text: str) -> list[str]:
         if start is None:
             index += 1
             continue
-        found, index = _names_from(words, start)
+        found, index = _names_from(words, _past_cast(words, start))
         names.extend(n for n in found if n not in names)
     return names
 
@@ -149,6 +150,16 @@ def _name_start(words: Sequence[str], index: int) -> int | None:
     if nxt[:3] == ["to", "you", "by"]:
         return index + 4
     return None
+
+
+def _past_cast(words: Sequence[str], start: int) -> int:
+    """Past "a full cast (including)" before the names of a cast."""
+    for lead in (["a", "full", "cast"], ["the", "full", "cast"], ["full", "cast"]):
+        if list(words[start:start + len(lead)]) == lead:
+            start += len(lead)
+            return start + (1 if words[start:start + 1] in (["including"], ["of"],
+                                                              ["featuring"]) else 0)
+    return start
 
 
 def _is_credit_verb(word: str) -> bool:

@@ -2,9 +2,9 @@
 
 Open decoding of an audiobook's opening mishears unusual names ("narrated by ray porter"
 came out "narrated by rape torture"), so when the sources name candidates a second pass
-listens for exactly their credits: "narrated by | read by | performed by <name>", "and
-<name>" for a co-narrator, and "written by <author>" as a distractor, so that an author's
-credit is not taken for a narrator's. This module builds those phrases
+listens for exactly their credits: "narrated by | read by | performed by <name>", "full
+cast <name>", "and <name>" for a co-narrator, and "written by <author>" as a distractor,
+so that an author's credit is not taken for a narrator's. This module builds those phrases
 (`credit_phrases`), turns what the recogniser spotted into a verdict per candidate
 (`confirm`), and combines the verdicts with open decoding and the candidates (`decide`).
 
@@ -47,6 +47,7 @@ from mamcrawler.domain.text import fold
 NARRATOR_VERBS = ("narrated by", "read by", "performed by")
 AUTHOR_VERB = "written by"
 CO_NARRATOR = "and"
+CAST = "full cast"  # "performed by a full cast: <name>, ..."
 NARRATOR, CO, AUTHOR = "narrator", "co-narrator", "author"
 MIN_PROB = 0.7
 CHAIN_GAP_S = 1.0
@@ -96,6 +97,8 @@ def credit_phrases(candidates: Iterable[NarratorCandidate],
             for verb in NARRATOR_VERBS:
                 phrases.setdefault(f"{verb} {words}", CreditPhrase(f"{verb} {words}",
                                                                    candidate.name, NARRATOR))
+            cast = f"{CAST} {words}"
+            phrases.setdefault(cast, CreditPhrase(cast, candidate.name, NARRATOR))
             phrases.setdefault(f"{CO_NARRATOR} {words}",
                                CreditPhrase(f"{CO_NARRATOR} {words}", candidate.name, CO))
     for author in authors:

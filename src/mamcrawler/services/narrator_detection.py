@@ -1,10 +1,13 @@
 """Narrator detection (R16): listen to a book's opening, weigh what was heard against the
 narrators that tags, the tracker and metadata sources name.
 
-Speech-to-text is slow (pocketsphinx decodes at ~0.25 x real time: up to ~30 s for a
-two-minute window), so detection runs in a `DetectionWorker`: one background thread with
-a bounded queue, each job with its own time limit. The service submits and moves on;
-the returned future carries the NarratorResult.
+Listening: the window's speech segments (music and silence are skipped) are decoded one
+by one, openly, and, when the book has candidates, spotted for their credits
+(`domain.narrator_credit`), until a credit is heard or confirmed, or MAX_SPEECH_S of
+speech passed without one. Pocketsphinx decodes speech at ~0.15-0.25 x real time, so
+detection still runs in a `DetectionWorker`: one background thread with a bounded queue,
+each job with its own time limit. The service submits and moves on; the returned future
+carries the NarratorResult.
 
 Speech is one piece of evidence, not a precondition: when the audio cannot be read, or
 decoding runs out of time, the candidates still decide and the reason is in the
@@ -25,6 +28,7 @@ from mamcrawler.adapters.audio.probe import AudioFileNotFound, AudioToolTimeout,
 from mamcrawler.adapters.audio.speech import (
     DEFAULT_WINDOW_S,
     EXTRACT_TIMEOUT_S,
+    KeyphraseSpotter,
     SpeechEngine,
     extract_window,
     is_silent,
@@ -90,22 +94,15 @@ def detect_narrator(first_audio_file: str | Path, candidates: Iterable[NarratorC
 
 def _spottable(engine: SpeechEngine, phrases: Sequence[CreditPhrase]
                ) -> tuple[tuple[CreditPhrase, ...], list[str]]:
-    """The phrases `engine` can listen for (none when it cannot spot keyphrases), and
-    notes on names it cannot spell (words missing from its dictionary)."""
-    unknown_words = getattr(engine, "unknown_words", None)
-    if not phrases or unknown_words is None or not hasattr(engine, "spot"):
+    """The phrases `engine` can listen for (none when it cannot spot keyphrases), after
+    guessing how to say the words its dictionary lacks; notes on the guesses."""
+    if not phrases or not isinstance(engine, KeyphraseSpotter):
         return (), []
-    usable, notes = [], []
-    for phrase in phrases:
-        missing = unknown_words(phrase.phrase)
-        if not missing:
-            usable.append(phrase)
-            continue
-        note = (f"speech: cannot listen for {phrase.name}: "
-                f"{', '.join(missing)} not in the recogniser's dictionary")
-        if note not in notes:
-            notes.append(note)
-    return tuple(usable), notes
+    missing = [w for p in phrases for w in engine.unknown_words(p.phrase)]
+    guessed = engine.guess_words(missing) if missing else {}
+    notes = [f"speech: pronunciation guessed for {word} ({phones})"
+             for word, phones in guessed.items()]
+    return tuple(p for p in phrases if not engine.unknown_words(p.phrase)), notes
 
 
 @dataclass
@@ -167,9 +164,8 @@ def _decode_segment(engine: SpeechEngine, pcm: bytes, segment: SpeechSegment,
         # The credit first: the evidence snippet is cut at SNIPPET_CHARS.
         texts.insert(len(texts) if not names or heard.names else 0, transcript.text)
     heard.names += [n for n in names if n not in heard.names]
-    spot = getattr(engine, "spot", None)
-    if phrases and spot is not None:
-        found = spot(chunk, [p.phrase for p in phrases], deadline=deadline)
+    if phrases and isinstance(engine, KeyphraseSpotter):
+        found = engine.spot(chunk, [p.phrase for p in phrases], deadline=deadline)
         heard.spotted += [replace(s, start_s=round(s.start_s + segment.start_s, 3),
                                   end_s=round(s.end_s + segment.start_s, 3)) for s in found]
     return bool(names) or any(c.confirmed for c in confirm(phrases, heard.spotted))
