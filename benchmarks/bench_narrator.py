@@ -5,14 +5,15 @@ Each intro is festival (voice cmu_us_slt_arctic_hts) saying a credit, put by ffm
 0, 10, 30 or 60 s of music-like audio (chords, pink or brown noise, a jingle) and followed
 by a few seconds of music. Groups: one narrator at each lead-in, two narrators, a full
 cast, an unusual name (not in the recogniser's dictionary), no candidates at all (open
-decoding alone), no credit at all, and a credit for the author only ("written by"). The
-candidates are what the service would have: the narrator from the tracker, often a
-different narrator from the tags; for no-credit and author-only intros the author (as
-some sources list) and a narrator from the tags.
+decoding alone), a narrator none of the candidates names, no credit at all, and a credit
+for the author only ("written by"). The candidates are what the service would have: the
+narrator from the tracker, often a different narrator from the tags; for no-credit and
+author-only intros the author (as some sources list) and a narrator from the tags.
 
 Per intro, speech's answer is the chosen narrator when speech supported it
 (`NarratorResult.heard`), else none. Right: a narrator of the intro; wrong: anyone else;
-none: speech named nobody. For no-credit and author-only intros, none is right.
+none: speech named nobody. Where no candidate is credited (not a candidate, no credit,
+author only) none is right and naming anyone is wrong.
 
 The real-time factor is this process's CPU time (voice activity detection, decoding,
 spotting; ffmpeg's extraction is shown apart) over the seconds of audio listened to, on
@@ -53,6 +54,7 @@ BOOKS = (("Project Hail Mary", "Andy Weir"), ("The Way of Kings", "Brandon Sande
          ("The Stand", "Stephen King"), ("Children of Time", "Adrian Tchaikovsky"))
 CREDITS = ("Narrated by {n}.", "This is Audible. {t}, by {a}. Narrated by {n}.",
            "{t}. Written by {a}. Read by {n}.", "{t}. Performed by {n}.")
+EXPECT_NONE = ("narrator not a candidate", "no credit", "author only")
 STORY = "Chapter one. The morning was cold, and the ship was quiet."
 
 
@@ -73,12 +75,14 @@ def intros() -> list[Intro]:
     index = 0
 
     def add(group: str, lead_s: float, credit: str, narrators: tuple[str, ...],
-            distractor: bool = True, candidates: bool = True, with_author: bool = False) -> None:
+            distractor: bool = True, candidates: bool = True, with_author: bool = False,
+            candidates_of: tuple[str, ...] | None = None) -> None:
         nonlocal index
         title, author = BOOKS[index % len(BOOKS)]
         other = NARRATORS[(index + 5) % len(NARRATORS)]
         text = credit.format(n=" and ".join(narrators), t=title, a=author) + " " + STORY
-        cands = [NarratorCandidate(n, "tracker") for n in narrators]
+        named = narrators if candidates_of is None else candidates_of
+        cands = [NarratorCandidate(n, "tracker") for n in named]
         if with_author:
             cands.append(NarratorCandidate(author, "openlibrary"))
         if distractor and other not in narrators:
@@ -102,6 +106,11 @@ def intros() -> list[Intro]:
     for i in range(4):
         add("no candidates", (0, 10, 30, 10)[i], CREDITS[i % 2],
             (NARRATORS[(index * 5) % len(NARRATORS)],), candidates=False)
+    for i in range(4):
+        # The sources name someone else (a wrong tag): speech must not confirm them.
+        credited = NARRATORS[(index * 7) % len(NARRATORS)]
+        add("narrator not a candidate", (0, 10, 30, 10)[i], CREDITS[i % len(CREDITS)],
+            (credited,), candidates_of=(NARRATORS[(index * 7 + 3) % len(NARRATORS)],))
     for i in range(5):
         add("no credit", (0, 10, 30, 10, 60)[i], "This is Audible. {t}.", (), with_author=True)
     for i in range(5):
@@ -120,6 +129,8 @@ def verdict(intro: Intro, result) -> str:
     said = result.name if result.name and result.name in result.heard else None
     if said is None:
         return "none"
+    if intro.group in EXPECT_NONE:
+        return "wrong"  # speech confirmed someone who was not credited
     if any(person_similarity(said, n) >= 0.9 for n in intro.narrators):
         return "right"
     return "wrong"
@@ -166,7 +177,7 @@ def report(table: dict[str, dict[str, int]], cpu: float, ffmpeg_cpu: float,
     print(f"  {'group':<26} {'right':>5} {'wrong':>5} {'none':>5}")
     right = total = 0
     for group, row in table.items():
-        expect_none = group in ("no credit", "author only")
+        expect_none = group in EXPECT_NONE
         print(f"  {group:<26} {row['right']:>5} {row['wrong']:>5} {row['none']:>5}"
               + ("   (none is right)" if expect_none else ""))
         right += row["none"] if expect_none else row["right"]

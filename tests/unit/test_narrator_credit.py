@@ -108,7 +108,8 @@ def no(name, reason="no credit for this name heard"):
     (["michael kramer kincaid reading"], [yes("Michael Kramer"), yes("Kate Reading")],
      [KRAMER, READING, PAGE], [], "Michael Kramer", ("Michael Kramer", "Kate Reading")),
     # Open decoding heard the confirmed name: its co-narrator stays.
-    (["michael kramer", "kate reading wow"], [yes("Michael Kramer"), no("Kate Reading")],
+    (["michael kramer", "kate reading wow", "julia well"],
+     [yes("Michael Kramer"), no("Kate Reading")],
      [KRAMER, C("Kate Reading", "tags")], [], "Michael Kramer",
      ("Michael Kramer", "Kate Reading")),
     # It did not: its names are set aside.

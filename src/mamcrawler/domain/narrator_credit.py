@@ -24,7 +24,7 @@ Rules of `decide`:
 - A confirmed candidate is heard (weight of a perfectly matched credit in
   `domain.narrator.match_narrator`). When open decoding heard none of the confirmed names,
   its names are set aside, noted: the confirmation is the stronger evidence. When it heard
-  one, its other names stay (a co-narrator the spotting missed).
+  one, its other names that match a candidate stay (a co-narrator the spotting missed).
 - With nothing confirmed, open-decoding names stay evidence, except a name matching an
   author whose "written by" credit was spotted.
 - With no credit heard at all the candidates decide alone: speech names nobody.
@@ -197,9 +197,11 @@ def decide(heard: Sequence[str], confirmations: Sequence[Confirmation],
     # Open decoding that heard a confirmed name got the credit right: its other names
     # (co-narrators the spotting missed) are trusted too.
     trusted = any(_same_heard(name, c) for name in heard for c in confirmed)
+    named = [c.name for c in candidates]
     kept = []
     for name in heard:
-        if confirmed and not trusted and not any(_same_heard(name, c) for c in confirmed):
+        if confirmed and not any(_same_heard(name, c) for c in confirmed) and not (
+                trusted and any(_same_heard(name, c) for c in named)):
             evidence.append(f"speech: set aside '{name}': not among the confirmed narrators")
         elif not confirmed and any(_same_heard(name, a) for a in authors):
             evidence.append(f"speech: set aside '{name}': credited as the author")
