@@ -26,6 +26,7 @@ per intro).
 from __future__ import annotations
 
 import os
+import re
 import resource
 import sys
 import tempfile
@@ -54,6 +55,7 @@ BOOKS = (("Project Hail Mary", "Andy Weir"), ("The Way of Kings", "Brandon Sande
          ("The Stand", "Stephen King"), ("Children of Time", "Adrian Tchaikovsky"))
 CREDITS = ("Narrated by {n}.", "This is Audible. {t}, by {a}. Narrated by {n}.",
            "{t}. Written by {a}. Read by {n}.", "{t}. Performed by {n}.")
+DECODED = re.compile(r"^speech \(\w+, (\d+) s in")
 EXPECT_NONE = ("narrator not a candidate", "no credit", "author only")
 STORY = "Chapter one. The morning was cold, and the ship was quiet."
 
@@ -153,7 +155,7 @@ def main() -> None:
         files = [make(intro, folder, i) for i, intro in enumerate(cases)]
         print(f"  generated {len(files)} intros in {time.perf_counter() - began:.0f} s")
         table: dict[str, dict[str, int]] = {}
-        cpu = ffmpeg_cpu = audio = 0.0
+        cpu = ffmpeg_cpu = audio = decoded = 0.0
         for intro, path in zip(cases, files, strict=True):
             seconds = min(probe(path).duration_s or 0.0, DEFAULT_WINDOW_S)
             cpu0, kids0 = time.process_time(), children_cpu()
@@ -161,6 +163,8 @@ def main() -> None:
             cpu += time.process_time() - cpu0
             ffmpeg_cpu += children_cpu() - kids0
             audio += seconds
+            decoded += sum(float(m) for e in result.evidence
+                           for m in DECODED.findall(e))
             outcome = verdict(intro, result)
             row = table.setdefault(intro.group, {"right": 0, "wrong": 0, "none": 0})
             row[outcome] += 1
@@ -169,11 +173,11 @@ def main() -> None:
                 print(f"  {outcome:<5} {intro.group:<26} {intro.lead:<6} "
                       f"want {'/'.join(intro.narrators) or '-'}: got {result.name} "
                       f"heard {list(result.heard)} | {speech[:110]}")
-        report(table, cpu, ffmpeg_cpu, audio)
+        report(table, cpu, ffmpeg_cpu, audio, decoded)
 
 
 def report(table: dict[str, dict[str, int]], cpu: float, ffmpeg_cpu: float,
-           audio: float) -> None:
+           audio: float, decoded: float) -> None:
     print(f"  {'group':<26} {'right':>5} {'wrong':>5} {'none':>5}")
     right = total = 0
     for group, row in table.items():
@@ -185,6 +189,8 @@ def report(table: dict[str, dict[str, int]], cpu: float, ffmpeg_cpu: float,
     print(f"  accuracy: {right}/{total} = {right / total:.0%} right (goal >= 90 %)")
     print(f"  real-time factor: {cpu / audio:.3f} (CPU {cpu:.1f} s over {audio:.0f} s of "
           f"audio; goal <= 0.2); ffmpeg extraction apart: {ffmpeg_cpu / audio:.3f}")
+    print(f"  speech decoded: {decoded:.0f} s of the {audio:.0f} s ({decoded / audio:.0%}); "
+          f"CPU per second of speech decoded: {cpu / max(decoded, 1e-9):.2f} s")
 
 
 if __name__ == "__main__":
