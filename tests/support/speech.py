@@ -67,10 +67,13 @@ def say(text: str, wav: str | Path) -> Path:
 
 def spoken_intro(path: str | Path, text: str, *, then_tone_s: float = 5.0,
                  pause_s: float = 0.0, lead_tone_s: float = 0.0, tone_hz: float = 440.0,
-                 silent: bool = False, tags: Mapping[str, str] | None = None) -> Path:
+                 silent: bool = False, tags: Mapping[str, str] | None = None,
+                 lead: str = "tone", tail: str = "tone") -> Path:
     """An audiobook-like file at `path` (mp3, m4b or m4a by its suffix): `lead_tone_s` of
-    tone, festival saying `text`, `pause_s` of silence, then `then_tone_s` of tone (of
-    silence when `silent`). Mono, 22.05 kHz, 32 kbit/s, like tests.support.audio."""
+    `lead`, festival saying `text`, `pause_s` of silence, then `then_tone_s` of `tail` (of
+    silence when `silent`). `lead` and `tail` name a MUSIC kind: "tone", "chords",
+    "pink" or "brown" noise, "jingle". Mono, 22.05 kHz, 32 kbit/s, like
+    tests.support.audio."""
     skip_or_fail_without("ffmpeg")
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower()
@@ -81,10 +84,10 @@ def spoken_intro(path: str | Path, text: str, *, then_tone_s: float = 5.0,
         wav = say(text, Path(tmp) / "speech.wav")
         cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(wav)]
         parts = [("speech", 0)]
-        for name, seconds, silence in (("lead", lead_tone_s, False), ("pause", pause_s, True),
-                                       ("tail", then_tone_s, silent)):
+        for name, seconds, kind in (("lead", lead_tone_s, lead), ("pause", pause_s, "silence"),
+                                    ("tail", then_tone_s, "silence" if silent else tail)):
             if seconds > 0:
-                cmd += ["-f", "lavfi", "-i", _source(seconds, tone_hz, silence)]
+                cmd += ["-f", "lavfi", "-i", music(kind, seconds, tone_hz)]
                 parts.append((name, len(parts)))
         cmd += ["-filter_complex", _graph(dict(parts)), "-map", "[out]", "-ac", "1",
                 *_CODECS[fmt], "-b:a", "32k"]
@@ -96,10 +99,28 @@ def spoken_intro(path: str | Path, text: str, *, then_tone_s: float = 5.0,
     return path
 
 
-def _source(seconds: float, tone_hz: float, silence: bool) -> str:
-    if silence:
-        return f"anullsrc=r={SAMPLE_RATE}:cl=mono,atrim=duration={seconds}"
-    return f"sine=frequency={tone_hz}:duration={seconds}:sample_rate={SAMPLE_RATE}"
+# Music-like audio an audiobook opens with, as ffmpeg lavfi sources ({s}: seconds, {r}:
+# sample rate, {f}: the tone's frequency). Chords: a major triad plus octave, changing every
+# 2 s (I-IV-V-vi from A3); a jingle: a bell-like note every 0.25 s, each decaying.
+_ROOT = "st(0,220*pow(2,(5*eq(mod(floor(t/2),4),1)+7*eq(mod(floor(t/2),4),2)" \
+        "+9*eq(mod(floor(t/2),4),3))/12))"
+MUSIC = {
+    "silence": "anullsrc=r={r}:cl=mono,atrim=duration={s}",
+    "tone": "sine=frequency={f}:duration={s}:sample_rate={r}",
+    "chords": "aevalsrc='0.12*(sin(2*PI*" + _ROOT + "*t)+sin(2*PI*ld(0)*1.2599*t)"
+              "+sin(2*PI*ld(0)*1.4983*t)+0.5*sin(2*PI*ld(0)*2*t))':s={r}:d={s}",
+    "pink": "anoisesrc=color=pink:amplitude=0.25:sample_rate={r}:duration={s}:seed=11",
+    "brown": "anoisesrc=color=brown:amplitude=0.5:sample_rate={r}:duration={s}:seed=12",
+    "jingle": "aevalsrc='0.4*sin(2*PI*523.25*pow(2,(2*mod(floor(t*4),5)+mod(floor(t*4),3))"
+              "/12)*t)*exp(-5*mod(t,0.25))':s={r}:d={s}",
+}
+
+
+def music(kind: str, seconds: float, tone_hz: float = 440.0) -> str:
+    """The ffmpeg lavfi source of `seconds` of a MUSIC kind."""
+    if kind not in MUSIC:
+        raise ValueError(f"no music kind {kind!r}: have {', '.join(MUSIC)}")
+    return MUSIC[kind].format(r=SAMPLE_RATE, s=f"{seconds:g}", f=f"{tone_hz:g}")
 
 
 def _graph(inputs: Mapping[str, int]) -> str:
@@ -121,6 +142,6 @@ def make_silence(path: str | Path, seconds: float) -> Path:
         raise ValueError(f"make_silence makes {', '.join(_CODECS)}, not {fmt!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y", "-f", "lavfi",
-                    "-i", _source(seconds, 0.0, True), "-ac", "1", *_CODECS[fmt], "-b:a", "32k",
+                    "-i", music("silence", seconds), "-ac", "1", *_CODECS[fmt], "-b:a", "32k",
                     "-f", _MUXERS[fmt], str(path)], check=True, capture_output=True)
     return path

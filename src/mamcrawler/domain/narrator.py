@@ -84,12 +84,15 @@ class NarratorCandidate:
 class NarratorResult:
     """The narrator chosen (None when there is no answer), a confidence in [0, 1], why,
     and where the name's spelling comes from: the source of the first candidate in the
-    chosen group, or "speech" when only speech named this person."""
+    chosen group, or "speech" when only speech named this person. `heard` lists the
+    people speech credited (candidates it matched, or names heard with no candidate), in
+    the order of the result: empty when speech named nobody."""
 
     name: str | None
     confidence: float
     evidence: tuple[str, ...] = ()
     source: str | None = None
+    heard: tuple[str, ...] = ()
 
 
 @dataclass
@@ -118,7 +121,8 @@ def find_credit(transcript_text: str) -> list[str]:
     """The names a transcript credits as narrators, as heard (folded, lower case), in order,
     without repeats. Credits are "narrated/read/performed/voiced by X" (also "read to you
     by", "narration by", "narrating by") and "narrator(s) (is|are) X"; "X and Y" gives
-    both names. A name is at most four words and ends at a common word ("chapter", "the",
+    both names; "performed by a full cast: X, Y and Z" gives the cast. A name is at most
+    four words and ends at a common word ("chapter", "the",
     "this", ...)."""
     words = fold(transcript_text or "").split()
     names: list[str] = []
@@ -128,7 +132,7 @@ def find_credit(transcript_text: str) -> list[str]:
         if start is None:
             index += 1
             continue
-        found, index = _names_from(words, start)
+        found, index = _names_from(words, _past_cast(words, start))
         names.extend(n for n in found if n not in names)
     return names
 
@@ -146,6 +150,16 @@ def _name_start(words: Sequence[str], index: int) -> int | None:
     if nxt[:3] == ["to", "you", "by"]:
         return index + 4
     return None
+
+
+def _past_cast(words: Sequence[str], start: int) -> int:
+    """Past "a full cast (including)" before the names of a cast."""
+    for lead in (["a", "full", "cast"], ["the", "full", "cast"], ["full", "cast"]):
+        if list(words[start:start + len(lead)]) == lead:
+            start += len(lead)
+            return start + (1 if words[start:start + 1] in (["including"], ["of"],
+                                                              ["featuring"]) else 0)
+    return start
 
 
 def _is_credit_verb(word: str) -> bool:
@@ -304,7 +318,9 @@ def _choose(groups: list[_Group], evidence: list[str]) -> NarratorResult:
         evidence.append(f"rival: {rival.name} ({_describe(rival)}) {rival.score():.2f}")
     confidence = min(max(top * (1.0 - RIVAL_FACTOR * best_rival), 0.0), 1.0)
     source = SPEECH_SOURCE if winner.heard_only else winner.sources[0]
-    return NarratorResult(winner.name, round(confidence, 4), tuple(evidence), source)
+    heard = tuple(g.name for g in ranked if g.heard and (g is winner
+                                                         or _co_narrators(winner, g)))
+    return NarratorResult(winner.name, round(confidence, 4), tuple(evidence), source, heard)
 
 
 def _co_narrators(a: _Group, b: _Group) -> bool:

@@ -51,13 +51,15 @@ class NarratorListener:
         self._worker: DetectionWorker | None = None
         self._problem: str | None = None
 
-    def detect(self, path: Path, candidates: list[NarratorCandidate]) -> NarratorResult:
-        """The NarratorResult for the book starting with `path`."""
+    def detect(self, path: Path, candidates: list[NarratorCandidate],
+               authors: tuple[str, ...] = ()) -> NarratorResult:
+        """The NarratorResult for the book starting with `path` (by `authors`)."""
         worker = self._ensure_worker()
         if worker is None:
             return match_narrator([], candidates, notes=[self._problem or "speech not checked"])
         try:
-            return worker.detect(path, candidates, wait_s=self.timeout_s + WAIT_MARGIN_S)
+            return worker.detect(path, candidates, wait_s=self.timeout_s + WAIT_MARGIN_S,
+                                 authors=authors)
         except (AudioToolError, WorkerBusy) as exc:
             return match_narrator([], candidates, notes=[f"speech not checked: {exc}"])
         except TimeoutError:
@@ -130,7 +132,7 @@ def narrator_step(listener: NarratorListener, state: BookState,
     except (AudioToolError, FileNotFoundError) as exc:
         note = f"narrator not detected: {exc}"
         return NarratorOutcome(match_narrator([], candidates, notes=[note]), skipped=note)
-    result = listener.detect(path, candidates)
+    result = listener.detect(path, candidates, tuple(state.fields.get("authors") or ()))
     return NarratorOutcome(result, speech_record(result, candidates, lists))
 
 

@@ -14,22 +14,30 @@ What was learnt with festival-spoken intros and pocketsphinx 5.1 (default model)
   with a tone before the speech.
 - The normalisation state otherwise carries over between windows (the same file decoded
   after a noisy one came out differently), hence the reset.
-- Webrtc-style voice activity detection marks a steady tone as speech, so it cannot tell
-  "no speech" by itself; an empty transcript does.
+- Webrtc-style voice activity detection marks a steady tone, chords and noise as speech,
+  so `vad.find_speech` adds a modulation test before a stretch is decoded; each speech
+  segment is then decoded on its own (a credit after a minute of music is heard as well
+  as one at second 0).
+- Keyphrase spotting (`spot`, pocketsphinx's kws search) confirms "narrated by <a
+  candidate>" where open decoding mishears the name ("narrated by rape torture"), at
+  ~0.03 x real time. Names missing from the dictionary get a guessed pronunciation
+  (`pronounce.guess_phones`).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 import subprocess
+import tempfile
 import threading
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from mamcrawler.adapters.audio.probe import (
     AudioFileNotFound,
@@ -42,6 +50,8 @@ from mamcrawler.adapters.audio.probe import (
     _first_line,
     is_audio_name,
 )
+from mamcrawler.adapters.audio.pronounce import guess_phones
+from mamcrawler.domain.narrator_credit import Spotted
 
 SAMPLE_RATE = 16_000
 BYTES_PER_SECOND = SAMPLE_RATE * 2  # mono s16le
@@ -49,6 +59,9 @@ DEFAULT_WINDOW_S = 120.0
 EXTRACT_TIMEOUT_S = 120.0
 SILENCE_DBFS = -50.0
 CHECK_EVERY_S = 5.0
+KWS_THRESHOLD = 1e-30
+SPOT_TAIL_BYTES = BYTES_PER_SECOND // 2
+MAX_VARIANTS = 4
 ENGINES = ("pocketsphinx", "whisper", "off")
 _ALTERNATE = re.compile(r"\(\d+\)$")  # pocketsphinx marks alternate pronunciations "word(2)"
 _NATURAL = re.compile(r"(\d+)")
@@ -93,6 +106,18 @@ class SpeechEngine(Protocol):
 
     def transcribe(self, pcm: bytes, *, deadline: float | None = None,
                    stop: StopWhen | None = None) -> Transcript: ...
+
+
+@runtime_checkable
+class KeyphraseSpotter(Protocol):
+    """An engine that can also listen for given phrases (PocketsphinxEngine)."""
+
+    def unknown_words(self, phrase: str) -> list[str]: ...
+
+    def guess_words(self, words: Sequence[str]) -> dict[str, str]: ...
+
+    def spot(self, pcm: bytes, phrases: Sequence[str], *, threshold: float = ...,
+             deadline: float | None = None) -> list[Spotted]: ...
 
 
 def extract_window(path: str | Path, start_s: float = 0.0,
@@ -225,6 +250,67 @@ class PocketsphinxEngine:
         finally:
             decoder.end_utt()
         return min(offset, len(pcm))
+
+    def unknown_words(self, phrase: str) -> list[str]:
+        """The words of `phrase` the recogniser's dictionary lacks (it cannot spot those)."""
+        with self._lock:
+            return [w for w in phrase.split() if self._decoder.lookup_word(w) is None]
+
+    def guess_words(self, words: Sequence[str]) -> dict[str, str]:
+        """Add a guessed pronunciation (`pronounce.guess_phones`) for each of `words`
+        the dictionary lacks; returns what was added, word -> phones."""
+        with self._lock:
+            guessed = {w: guess_phones(w, self._decoder.lookup_word) for w in words
+                       if self._decoder.lookup_word(w) is None}
+            added = {w: p for w, p in guessed.items() if p}
+            for index, (word, phones) in enumerate(added.items()):
+                # Rebuilding the search costs ~0.15 s: once, with the last word.
+                self._decoder.add_word(word, phones, index == len(added) - 1)
+        return added
+
+    def spot(self, pcm: bytes, phrases: Sequence[str], *, threshold: float = KWS_THRESHOLD,
+             deadline: float | None = None) -> list[Spotted]:
+        """The `phrases` (lower case, dictionary words only) heard in `pcm` by keyphrase
+        spotting, in time order; overlapping detections are all returned. Much cheaper
+        than open decoding (~0.03 x real time)."""
+        phrases = [p for p in dict.fromkeys(" ".join(p.split()) for p in phrases) if p]
+        if not phrases or not pcm:
+            return []
+        with self._lock:
+            self._add_keyphrases([v for p in phrases for v in self._variants(p)], threshold)
+            try:
+                self._decode(pcm + bytes(SPOT_TAIL_BYTES), deadline, None)
+                found = [Spotted(" ".join(_ALTERNATE.sub("", w) for w in seg.word.split()),
+                                 round(seg.start_frame * self._frame_s, 3),
+                                 round((seg.end_frame + 1) * self._frame_s, 3),
+                                 round(min(max(seg.prob, 0.0), 1.0), 4))
+                         for seg in self._decoder.seg() or ()]
+            finally:
+                self._decoder.activate_search()  # back to open decoding
+        return sorted(found, key=lambda s: (s.start_s, s.phrase))
+
+    def _variants(self, phrase: str) -> list[str]:
+        """`phrase`, and `phrase` with one word in another of its pronunciations ("read"
+        is R EH D, "read(2)" R IY D: festival says "reed by", most narrators "red by"),
+        earlier words first, at most MAX_VARIANTS in all."""
+        words = phrase.split()
+        variants = [phrase]
+        for index, word in enumerate(words):
+            variants += [" ".join([*words[:index], f"{word}({n})", *words[index + 1:]])
+                         for n in range(2, 4) if self._decoder.lookup_word(f"{word}({n})")]
+        return variants[:MAX_VARIANTS]
+
+    def _add_keyphrases(self, phrases: Sequence[str], threshold: float) -> None:
+        handle, name = tempfile.mkstemp(suffix=".kws", prefix="narrator-")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.writelines(f"{p} /{threshold:g}/\n" for p in phrases)
+            self._decoder.add_kws("credits", name)
+        except RuntimeError as exc:
+            raise SpeechEngineError(f"pocketsphinx refused the keyphrases: {exc}") from None
+        finally:
+            os.unlink(name)
+        self._decoder.activate_search("credits")
 
     def _words(self) -> list[Word]:
         words = []
