@@ -440,6 +440,7 @@ def test_narrator_detection_stores_its_confidence_and_evidence(env, server, tmp_
     with open_tools(settings, sources=fast_sources(server)) as tools:
         outcome = enrich_book(sessions, tools, heard)
         assert outcome.narrator["name"] == "Michael Kramer", outcome.narrator
+        assert outcome.narrator["heard"] == ["Michael Kramer"], outcome.narrator
         assert book_view(sessions, heard)["narrators"] == ["Michael Kramer"]
         row = field_sources(sessions, heard)["narrators"]
         assert row.source == "speech"

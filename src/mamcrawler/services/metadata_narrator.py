@@ -114,6 +114,7 @@ class NarratorOutcome:
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.result.name, "confidence": self.result.confidence,
                 "source": self.result.source, "evidence": list(self.result.evidence),
+                "heard": list(self.result.heard),
                 "speech_record": list(self.speech_record["narrators"])
                 if self.speech_record else None}
 
