@@ -87,7 +87,9 @@ def test_no_paid_grab_for_a_book_wanted_less_than_paid_after_days_ago(
     _, done = execute(books, s, policies, verified)
     for grab in done:
         at = age_of[grab.wanted_id]
-        if grab.candidate.edition == PAID and at is not None:
+        # 0 days is "paid at once", also for a book whose wanted time is ahead of the
+        # clock (negative ages); any other wait holds such a book back
+        if grab.candidate.edition == PAID and at is not None and days > 0:
             assert NOW - at >= timedelta(days=days), grab.reason
     # a book kept waiting for free is never refused a free release
     for plan in run_plans(books, s, policies, lambda a: None):
