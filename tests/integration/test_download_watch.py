@@ -11,7 +11,7 @@ from mamcrawler.runtime import Runtime
 from mamcrawler.services.download_watch import relpath_for
 from mamcrawler.services.library_import import INCOMING_DIR, import_download
 from mamcrawler.store.db import session_scope
-from mamcrawler.store.models import Book, Download, WantedBook
+from mamcrawler.store.models import Book, Download, MissingBook, WantedBook
 from tests.support.audio import make_audio
 from tests.support.qbittorrent import torrent_bytes, wait_until
 
@@ -86,6 +86,22 @@ def test_completed_download_is_filed_and_recorded(setup):
         assert book.title == "The Night Ferry" and book.duration_seconds == pytest.approx(6, abs=1)
         assert s.get(WantedBook, download.wanted_id).status == "done"
     assert "0 imported" in watch(rt)  # nothing is filed twice
+
+
+def test_a_gap_completion_found_is_filled_when_its_book_arrives(setup):
+    """The series page must not show a book as missing once it is in the library, also
+    before the next completion run."""
+    rt, *_ = setup
+    with session_scope(rt.sessions) as s:
+        wanted_id = s.scalars(select(WantedBook.id)).one()
+        s.add_all([MissingBook(gap_key="series:harbor lights:2", title="The Night Ferry",
+                               found_in="series", found_via="tracker", wanted_id=wanted_id),
+                   MissingBook(gap_key="series:harbor lights:3", title="Low Tide",
+                               found_in="series", found_via="tracker")])
+    assert "1 imported" in watch(rt)
+    with session_scope(rt.sessions) as s:
+        status = dict(s.execute(select(MissingBook.title, MissingBook.status)).all())
+    assert status == {"The Night Ferry": "filled", "Low Tide": "missing"}
 
 
 def test_crash_in_the_middle_of_an_import_is_undone_and_redone(setup):

@@ -202,6 +202,16 @@ def _find_of(book: BibBook, action: GapAction, reason: str, subject: Subject,
                 duration_s=book.duration_s, release_date=book.release_date, **ids)
 
 
+def gaps_filled_by(session: Session, wanted_id: int, now: datetime) -> int:
+    """Close the open gaps whose wanted entry just reached the library (without waiting
+    for the next completion run); returns how many."""
+    rows = session.scalars(select(MissingBook).where(
+        MissingBook.wanted_id == wanted_id, MissingBook.status == GapStatus.MISSING)).all()
+    for row in rows:
+        row.status, row.reason, row.seen_at = GapStatus.FILLED, "arrived in the library", now
+    return len(rows)
+
+
 def record_find(session: Session, find: Find, now: datetime) -> MissingBook | None:
     """The missing-book row of `find` (made or updated), and its wanted entry for `want`.
     An owned book closes an open gap; nothing is recorded for an owned book without one."""

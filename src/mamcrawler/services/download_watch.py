@@ -35,6 +35,7 @@ from mamcrawler.store.models import Book, Download, FailedAttempt, WantedBook
 
 from . import library, notify
 from .abs_library import ScanNotStarted, scan_until_shown
+from .completion_store import gaps_filled_by
 from .library_import import (
     LibraryImportError,
     import_download,
@@ -262,6 +263,7 @@ def _file(sessions, settings: Settings, download_id: int, content: Path,
             wanted = session.get(WantedBook, download.wanted_id)
             wanted.status, wanted.book_id = WantedStatus.DONE, book.id
             wanted.note = f"imported ({how})"
+            gaps_filled_by(session, wanted.id, now)
         log.info("imported %s into %s (%s)", download.title, where, how)
         return book.id, how
 
