@@ -47,6 +47,18 @@ def test_follows_set_through_the_api_are_the_persons(api):
     assert unknown.status_code == 404 and unknown.json()["success"] is False
 
 
+def test_missing_books_are_listed_in_reading_order(api, runtime):
+    for title, position in (("Ten", "10"), ("Two", "2"), ("Unnumbered", None),
+                            ("One and a half", "1.5")):
+        find = completion_store.Find(key=f"{title}|mara quill", title=title, position=position,
+                                     author="Mara Quill", action=GapAction.WANT,
+                                     reason="test gap", found_in="author", sources=("tracker",))
+        with session_scope(runtime.sessions) as session:
+            completion_store.record_find(session, find, NOW)
+    listed = api.get("/api/completion/missing").json()["data"]["items"]
+    assert [m["title"] for m in listed] == ["One and a half", "Two", "Ten", "Unnumbered"]
+
+
 def test_missing_books_can_be_listed_declined_and_wanted(api, runtime):
     ash, cinder = gap(runtime.sessions, "The Ash Throne"), gap(runtime.sessions,
                                                                 "The Cinder Court")

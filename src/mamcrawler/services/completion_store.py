@@ -259,6 +259,7 @@ def _fill(row: MissingBook, find: Find, now: datetime) -> None:
     row.title, row.reason, row.seen_at = find.title, find.reason, now
     row.author_name = find.author or row.author_name
     row.position = find.position or row.position
+    row.position_sort = position_rank(row.position)
     row.asin = find.asin or row.asin
     row.narrator = find.narrator or row.narrator
     row.duration_seconds = find.duration_s or row.duration_seconds

@@ -144,8 +144,10 @@ def list_missing(session: DbSession, page: PageParams, status: MissingStatus | N
         if value is not None]
     total = session.scalar(select(func.count()).select_from(MissingBook).where(*where))
     rows = session.scalars(select(MissingBook).where(*where)
-                           .order_by(MissingBook.series_id, MissingBook.position,
-                                     MissingBook.id).limit(page.limit).offset(page.offset))
+                           .order_by(MissingBook.series_id,
+                                     MissingBook.position_sort.is_(None),
+                                     MissingBook.position_sort, MissingBook.id)
+                           .limit(page.limit).offset(page.offset))
     return ok(Page(items=[MissingOut.model_validate(r) for r in rows], total=total or 0,
                    limit=page.limit, offset=page.offset))
 

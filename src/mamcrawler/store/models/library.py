@@ -201,6 +201,7 @@ class MissingBook(Base, Timestamped):
         ForeignKey("authors.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[str | None] = mapped_column(String(20))
+    position_sort: Mapped[float | None] = mapped_column(Float)  # orders "10" after "2"
     asin: Mapped[str | None] = mapped_column(String(20))
     found_in: Mapped[str] = mapped_column(String(50))  # series, author, category, top10
     found_via: Mapped[str] = mapped_column(String(50))  # sources that list it: tracker+audible
