@@ -20,6 +20,7 @@ from mamcrawler.domain.states import ACTIVE_DOWNLOADS
 from mamcrawler.domain.text import book_key
 from mamcrawler.store.models import Book, Download, TrackedTorrent, WantedBook
 
+from . import library
 from .ports import TorrentClient, Tracker
 
 log = logging.getLogger("mamcrawler.acquisition")
@@ -50,12 +51,9 @@ def held_edition(session: Session, item: WantedBook) -> tuple[Book | None, HeldE
     """The library's copy of the wanted book, if it has one."""
     book = session.get(Book, item.book_id) if item.book_id else None
     if book is None:
-        key = book_key(item.title, item.author)
-        for candidate in session.scalars(select(Book).where(Book.library_path.is_not(None))):
-            first = candidate.authors[0].author.name if candidate.authors else None
-            if book_key(candidate.title, first) == key:
-                book = candidate
-                break
+        book_id = library.book_keys(session, filed_only=True).get(
+            book_key(item.title, item.author))
+        book = session.get(Book, book_id) if book_id else None
     if book is None:
         return None, None
     return book, HeldEdition(book.format, book.bitrate_kbps)

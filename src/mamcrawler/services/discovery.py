@@ -27,12 +27,10 @@ from mamcrawler.domain.completion import CompletionPolicy
 from mamcrawler.domain.discovery import Find, FindKind, Follows, find_key, judge
 from mamcrawler.domain.freeness import AccountView, freeness
 from mamcrawler.domain.records import Release
-from mamcrawler.domain.text import book_key
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import (
     AppState,
     Author,
-    Book,
     BookNarrator,
     CategorySetting,
     Narrator,
@@ -40,6 +38,7 @@ from mamcrawler.store.models import (
 )
 
 from . import completion_store as store
+from . import library
 from .bibliography_sources import BudgetSpent, RequestBudget, tracker_languages
 from .follows import followed_categories
 from .guard_store import latest_snapshot
@@ -155,8 +154,7 @@ def _judge_all(session: Session, found: list[tuple[Release, FindKind]],
     snapshot = latest_snapshot(session)
     account = AccountView(snapshot.class_name or "", snapshot.vip_until) if snapshot \
         else AccountView("")
-    owned = {book_key(b.title, b.authors[0].author.name if b.authors else None)
-             for b in session.scalars(select(Book))}
+    owned = set(library.book_keys(session))
     seen: dict[str, Find] = {}
     known = store.known_gaps(session, [find_key(release) for release, _ in found])
     for release, kind in found:

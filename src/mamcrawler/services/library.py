@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from mamcrawler.domain.series_position import position_rank
+from mamcrawler.domain.text import book_key
 from mamcrawler.store.models import (
     Author,
     Book,
@@ -21,6 +22,24 @@ from mamcrawler.store.models import (
 
 RELATIONS = ("authors", "narrators", "series")
 SQL_CHUNK = 500  # values per IN (...) list, well below every backend's parameter limit
+
+
+def book_keys(session: Session, *, filed_only: bool = False) -> dict[str, int]:
+    """Every book's identity (`book_key` of its title and first author) to its id, in one
+    query; `filed_only` keeps the books that have a library folder."""
+    query = (select(Book.id, Book.title, Author.name)
+             .outerjoin(BookAuthor, BookAuthor.book_id == Book.id)
+             .outerjoin(Author, Author.id == BookAuthor.author_id)
+             .order_by(Book.id, BookAuthor.ordinal))
+    if filed_only:
+        query = query.where(Book.library_path.is_not(None))
+    keys: dict[str, int] = {}
+    seen: set[int] = set()
+    for book_id, title, first_author in session.execute(query):
+        if book_id not in seen:  # the first row of a book carries its first author
+            seen.add(book_id)
+            keys.setdefault(book_key(title, first_author), book_id)
+    return keys
 
 
 def _get_or_create(session: Session, model: Any, name: str) -> Any:
