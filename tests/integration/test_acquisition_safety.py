@@ -222,3 +222,31 @@ def test_a_cancelled_release_is_not_chosen_again_for_its_book(world):
     world.run(now=NOW + timedelta(minutes=5))
     assert [(d[0], d[2]) for d in world.downloads()] == [("m-1", "cancelled"),
                                                           ("m-2", "downloading")]
+
+
+@pytest.mark.parametrize("change", ["cancel", "delete"])
+def test_a_book_cancelled_or_deleted_during_the_run_is_not_grabbed(world, change):
+    """The run searches every due book before it grabs; a person may cancel or delete one
+    of them meanwhile (the wanted API does not wait for the job)."""
+    world.tracker.releases += [paid("c-1", BOOKS[0][0], free=True),
+                               paid("c-2", BOOKS[1][0], free=True)]
+    first, _ = world.want(*BOOKS[0]), world.want(*BOOKS[1])
+    search = world.tracker.search
+
+    def search_then_change(query):
+        found = search(query)
+        if BOOKS[1][0] in query.text:  # the last search: the first book is decided by now
+            with session_scope(world.db) as s:
+                item = s.get(WantedBook, first)
+                if change == "delete":
+                    s.delete(item)
+                else:
+                    item.status = "cancelled"
+        return found
+
+    world.tracker.search = search_then_change
+    world.run()
+    assert [d[0] for d in world.downloads()] == ["c-2"]
+    with session_scope(world.db) as s:
+        item = s.get(WantedBook, first)
+        assert (item is None) if change == "delete" else item.status == "cancelled"

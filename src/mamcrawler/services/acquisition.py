@@ -168,7 +168,10 @@ def _search(ports: Ports, sessions, wanted_id: int, now: datetime,
     report.searched += 1
     with session_scope(sessions) as session:
         item = session.get(WantedBook, wanted_id)
-        item.status = WantedStatus.WANTED
+        if item is None:  # deleted while it was searched: nothing to plan for it
+            return BookSearch(wanted_id, target)
+        if item.status == WantedStatus.SEARCHING:  # a person may have cancelled it meanwhile
+            item.status = WantedStatus.WANTED
         if found.all_failed:
             error = "; ".join(f"{k}: {v}" for k, v in found.errors.items())
             return BookSearch(wanted_id, target, search_error=error)
@@ -184,6 +187,12 @@ def _carry_out(ports: Ports, sessions, settings: Settings, action, now: datetime
     plan (the caller plans the rest again), else None."""
     with session_scope(sessions) as session:
         item = session.get(WantedBook, action.wanted_id)
+        if item is None or item.status != WantedStatus.WANTED:
+            # Cancelled, declined or deleted since it was searched: the plan is stale for
+            # it, and nothing is grabbed or noted for a book nobody wants any more.
+            log.info("wanted book %s is no longer wanted (%s): nothing done for it",
+                     action.wanted_id, "deleted" if item is None else item.status)
+            return None
         if isinstance(action, SearchFailed):
             item.last_searched_at = None  # not a real search: try again next run
             item.note = action.reason
