@@ -207,6 +207,21 @@ def test_case11_a_dead_paid_release_is_not_vip_pending(world):
     assert rid == "alive" and "≤ floor 1.00" in reason
 
 
+def test_a_release_handed_back_and_refused_again_is_pending_again(world):
+    world.tracker.releases.append(paid("again", BOOKS[0][0]))
+    world.want(*BOOKS[0])
+    world.freeze()
+    world.tracker.stats = account(ratio=0.97)
+    world.run()
+    assert [rid for rid, _ in world.vip_pending()] == ["again"]
+    with session_scope(world.db) as s:  # the daily walk hands it back (an event, say)
+        s.scalars(select(VipPending)).one().status = "wanted"
+    world.run(now=NOW + timedelta(days=1, minutes=1))
+    with session_scope(world.db) as s:
+        assert [(p.release_id, p.status) for p in s.scalars(select(VipPending))] == [
+            ("again", "pending")]
+
+
 def test_a_cancelled_release_is_not_chosen_again_for_its_book(world):
     from mamcrawler.services import downloads
 

@@ -15,6 +15,7 @@ from enum import StrEnum
 from mamcrawler.domain.freeness import Freeness
 from mamcrawler.domain.ratio_guard import GuardPolicy, GuardState, may_grab
 from mamcrawler.domain.records import Release
+from mamcrawler.domain.states import WantedStatus
 
 
 class PendingStatus(StrEnum):
@@ -29,7 +30,8 @@ class PendingAction(StrEnum):
     DROP = "drop"
 
 
-ACTIVE_WANTED = frozenset({"wanted", "searching", "queued", "downloading"})
+ACTIVE_WANTED = frozenset({WantedStatus.WANTED, WantedStatus.SEARCHING, WantedStatus.QUEUED,
+                           WantedStatus.DOWNLOADING})
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,9 @@ def decide(release: Release | None, free: Freeness | None, wanted_status: str | 
     """One pending release: `release` as the tracker shows it now (None: not found by this
     check), `free` its freeness for the account now, `wanted_status` its wanted entry's
     status (None: the entry is gone)."""
-    if wanted_status is None or wanted_status == "cancelled":
+    if wanted_status is None or wanted_status == WantedStatus.CANCELLED:
         return PendingVerdict(PendingAction.DROP, "the book is no longer wanted")
-    if wanted_status == "done":
+    if wanted_status == WantedStatus.DONE:
         return PendingVerdict(PendingAction.DROP, "the book arrived another way")
     if wanted_status not in ACTIVE_WANTED:
         return PendingVerdict(PendingAction.WAIT, f"its wanted entry is {wanted_status}")

@@ -42,6 +42,7 @@ from mamcrawler.domain.records import AccountStats, Release
 from mamcrawler.domain.release_choice import PAID, WEDGE, candidates_as_json
 from mamcrawler.domain.run_outcome import JobReport
 from mamcrawler.domain.states import ACTIVE_DOWNLOADS, DownloadState, WantedStatus
+from mamcrawler.domain.vip_pending import PendingStatus
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.models import Download, VipPending, WantedBook
 from mamcrawler.torrentfile import BencodeError
@@ -221,6 +222,11 @@ def _add_vip_pending(session: Session, item: WantedBook, action: AddVipPending) 
         session.add(VipPending(release_id=action.release.id, title=item.title,
                                author=item.author, size_bytes=action.release.size_bytes,
                                reason=action.pending_reason, wanted_id=item.id))
+    elif exists.status != PendingStatus.PENDING:
+        # Handed back (or dropped) earlier and refused for the ratio again: on the list
+        # again, or the daily walk (which reads only pending ones) would never see it.
+        exists.status, exists.reason, exists.wanted_id = (
+            PendingStatus.PENDING, action.pending_reason, item.id)
 
 
 def _record_download(session: Session, item: WantedBook, grab: Grab, book) -> Download:
