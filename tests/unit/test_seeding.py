@@ -16,7 +16,6 @@ from mamcrawler.domain.seeding import (
     duty_window_end,
     grab_capacity,
     keep_duty,
-    may_grab_more,
     may_stop,
     seeded_in_window,
 )
@@ -119,8 +118,9 @@ def test_seeded_in_window_lower_bound_never_negative():
         (90, 100, 0),
         (120, 100, 0),  # already over: never negative
         (0, 5, 0),  # limit below the margin
-        (0, None, 40),  # unknown limit: assumed 50 (User), minus margin
-        (39, None, 1),
+        (0, None, 0),  # an unknown limit or count leaves no room
+        (39, None, 0),
+        (None, 100, 0),
         (0, 0, 0),
     ],
 )
@@ -134,27 +134,11 @@ def test_grab_capacity_rejects_negative_counts():
 
 
 @pytest.mark.parametrize(
-    ("count", "limit", "allowed", "words"),
-    [
-        (10, 100, True, "room for 80 more snatch(es): 10 unsatisfied, limit 100, margin 10"),
-        (90, 100, False, "no more snatches: 90 unsatisfied, limit 100, margin 10"),
-        (45, None, False, "limit unknown, assumed 50"),
-        (5, None, True, "room for 35"),
-    ],
-)
-def test_may_grab_more_table(count, limit, allowed, words):
-    verdict = may_grab_more(count, limit, POLICY)
-    assert verdict.allowed is allowed
-    assert words in verdict.reason
-
-
-@pytest.mark.parametrize(
     "kwargs",
     [
         {"min_seed_hours": -1},
         {"window_days": 0},
         {"unsat_margin": -1},
-        {"assumed_unsat_limit": -1},
     ],
 )
 def test_policy_rejects_nonsense(kwargs):
@@ -205,13 +189,15 @@ def test_may_stop_never_releases_a_torrent_short_of_72_hours_in_its_window(
 def test_capacity_never_negative_and_never_crowds_the_limit(count, limit, margin):
     policy = SeedingPolicy(unsat_margin=margin)
     capacity = grab_capacity(count, limit, policy)
-    ceiling = (policy.assumed_unsat_limit if limit is None else limit) - margin
     assert capacity >= 0
+    if limit is None:
+        assert capacity == 0
+        return
+    ceiling = limit - margin
     if count <= ceiling:
         assert count + capacity == ceiling  # all the room, and not one more
     else:
         assert capacity == 0
-    assert may_grab_more(count, limit, policy).allowed is (capacity > 0)
 
 
 def snap(raw: str, *, seeded_h: float = 1, progress: float = 1.0, forced: bool = False,

@@ -25,14 +25,12 @@ class SeedingPolicy:
     min_seed_hours: float = 72
     window_days: float = 30
     unsat_margin: int = 10  # keep this many unsatisfied slots free below the tracker's limit
-    # Used when the tracker gives no limit: the lowest class limit in the reference (User).
-    assumed_unsat_limit: int = 50
 
     def __post_init__(self) -> None:
         if self.min_seed_hours < 0 or self.window_days <= 0:
             raise ValueError("seed hours must be >= 0 and the window positive")
-        if self.unsat_margin < 0 or self.assumed_unsat_limit < 0:
-            raise ValueError("margin and assumed limit must not be negative")
+        if self.unsat_margin < 0:
+            raise ValueError("the unsatisfied margin must not be negative")
 
 
 @dataclass(frozen=True)
@@ -116,32 +114,19 @@ def _window_note(torrent: TorrentDuty, policy: SeedingPolicy, now: datetime) -> 
     return f"(window closed {(now - end) / HOUR / 24:.1f} days ago: hit-and-run, keep seeding)"
 
 
-def grab_capacity(unsat_count: int, unsat_limit: int | None, policy: SeedingPolicy) -> int:
+def grab_capacity(unsat_count: int | None, unsat_limit: int | None,
+                  policy: SeedingPolicy) -> int:
     """How many more torrents may be snatched: limit - margin - count, never negative.
 
-    `unsat_count` must include grabs queued since the tracker was read. An unknown limit
-    is taken as `policy.assumed_unsat_limit`.
+    `unsat_count` must include grabs queued since the tracker was read. An unknown count
+    or limit (an unreadable answer) leaves no room: acquisition and the status pages judge
+    with the same numbers.
     """
+    if unsat_count is None or unsat_limit is None:
+        return 0
     if unsat_count < 0:
         raise ValueError("unsatisfied count cannot be negative")
-    limit = policy.assumed_unsat_limit if unsat_limit is None else unsat_limit
-    return max(0, limit - policy.unsat_margin - unsat_count)
-
-
-def may_grab_more(
-    unsat_count: int, unsat_limit: int | None, policy: SeedingPolicy
-) -> Verdict:
-    """May one more torrent be snatched without crowding the unsatisfied limit?"""
-    capacity = grab_capacity(unsat_count, unsat_limit, policy)
-    limit = (
-        f"limit {unsat_limit}"
-        if unsat_limit is not None
-        else f"limit unknown, assumed {policy.assumed_unsat_limit}"
-    )
-    numbers = f"{unsat_count} unsatisfied, {limit}, margin {policy.unsat_margin}"
-    if capacity > 0:
-        return Verdict.allow(f"room for {capacity} more snatch(es): {numbers}")
-    return Verdict.deny(f"no more snatches: {numbers}")
+    return max(0, unsat_limit - policy.unsat_margin - unsat_count)
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,7 @@ def seeding_allocation(
     named = ("seeding", "downloading", "stalled", "paused")
     count = snapshot.unsatisfied_count if snapshot else None
     limit = snapshot.unsatisfied_limit if snapshot else None
-    capacity = 0 if count is None else seeding.grab_capacity(count, limit, policy)
+    capacity = seeding.grab_capacity(count, limit, policy)
     return SeedingAllocation(
         seeding=counts.get("seeding", 0), downloading=counts.get("downloading", 0),
         stalled=counts.get("stalled", 0), paused=counts.get("paused", 0),
