@@ -60,7 +60,7 @@ def settings(**overrides) -> Settings:
     try:
         result = load_settings(State.env_file, **overrides)
     except ConfigError as exc:
-        err.print(f"[red]{exc}[/red]", highlight=False)
+        err.print(f"[red]{escape(str(exc))}[/red]", highlight=False)
         raise typer.Exit(2) from None
     setup_logging(result.log_level, result.log_format, result.secret_values())
     return result
@@ -121,7 +121,7 @@ def serve(
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     s = settings(**overrides)
     for warning in s.startup_warnings():
-        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        err.print(f"[yellow]warning:[/yellow] {escape(str(warning))}", highlight=False)
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, _stop_serving)
     rt = _runtime(s, serving=True)
@@ -198,7 +198,7 @@ def jobs_run(name: Annotated[str, typer.Argument(help="job name, see `jobs list`
     from mamcrawler.jobs.runner import run_job
 
     if name not in registry.JOBS:
-        err.print(f"[red]{registry.UnknownJob(name)}[/red]")
+        err.print(f"[red]{escape(str(registry.UnknownJob(name)))}[/red]")
         raise typer.Exit(2)
     s = settings()
     rt = _runtime(s, attach=_running_demo(s))
@@ -213,12 +213,13 @@ def jobs_run(name: Annotated[str, typer.Argument(help="job name, see `jobs list`
                 task, completed=done, total=total, description=f"{name}: {text}")
             result = run_job(ctx, name, trigger="manual")
     except (KeyboardInterrupt, SystemExit):  # run_job has recorded the run `interrupted`
-        err.print(f"[yellow]{name}: interrupted[/yellow] (stopped before it finished)")
+        err.print(f"[yellow]{escape(name)}: interrupted[/yellow] (stopped before it finished)")
         rt.close()
         raise typer.Exit(EXIT_CODES[RunOutcome.INTERRUPTED]) from None
     colour = {"success": "green", "failed": "red"}.get(result.outcome, "yellow")
     said = " - ".join(filter(None, [result.summary, result.error]))
-    console.print(f"[{colour}]{name}: {result.outcome}[/{colour}] (run {result.run_id}) {said}",
+    console.print(f"[{colour}]{escape(name)}: {result.outcome}[/{colour}] (run {result.run_id}) "
+                  f"{escape(said)}",
                   highlight=False)
     rt.close()
     raise typer.Exit(EXIT_CODES[result.outcome])
@@ -271,7 +272,7 @@ def status() -> None:
                     f"running at {running.url} (pid {running.pid}){world}"),
         ("scheduler", escape(leader))])
     for warning in s.startup_warnings():
-        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}", highlight=False)
     _print_jobs(s)
 
 
@@ -284,7 +285,7 @@ def config_check() -> None:
     s = settings()
     print_settings(console, describe_sources(s, State.env_file))
     for warning in s.startup_warnings():
-        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}", highlight=False)
     checks = check_all(s, _sessions_if_current(s))
     print_checks(console, checks)
     raise typer.Exit(1 if any(check.ok is False for check in checks) else 0)
@@ -326,7 +327,7 @@ def want(
         body = WantedIn(title=title, author=author, series=series, position=position,
                         narrator=narrator)
     except ValueError as exc:
-        err.print(f"[red]invalid book: {exc}[/red]")
+        err.print(f"[red]invalid book: {escape(str(exc))}[/red]")
         raise typer.Exit(2) from None
     engine = _database(settings())  # the database alone: nothing else is started
     try:

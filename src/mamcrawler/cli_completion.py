@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
@@ -67,7 +68,8 @@ def _follow(kind: str, name: str, stop: bool, choice) -> None:
             result = set_follow(session, SubjectKind(kind), not stop, name=name,
                                 choice=choice)
     except FollowNotFound:
-        _err.print(f"[red]no {kind} named {name!r} in the library[/red]", highlight=False)
+        _err.print(f"[red]no {kind} named {escape(repr(name))} in the library[/red]",
+                   highlight=False)
         raise typer.Exit(2) from None
     verb = "following" if result.followed else "no longer following"
     added = " (added: not in the library yet)" if result.created else ""
@@ -200,7 +202,7 @@ def _command(name: str, missing_id: int) -> None:
         _err.print(f"[red]no missing book {missing_id}[/red]")
         raise typer.Exit(2) from None
     except commands.MissingCommandRefused as exc:
-        _err.print(f"[red]{exc}[/red]", highlight=False)
+        _err.print(f"[red]{escape(str(exc))}[/red]", highlight=False)
         raise typer.Exit(1) from None
     _console.print(result.message, highlight=False)
 
@@ -269,7 +271,7 @@ def _run_completion(named: list) -> None:
             result = run_job(ctx, "completion", trigger="manual")
         colour = {"success": "green", "failed": "red"}.get(result.outcome, "yellow")
         _console.print(f"[{colour}]completion: {result.outcome}[/{colour}] (run "
-                       f"{result.run_id}) {result.error or result.summary or ''}",
+                       f"{result.run_id}) {escape(result.error or result.summary or '')}",
                        highlight=False)
         with session_scope(rt.sessions) as session:
             for kind, name in named:
@@ -290,12 +292,12 @@ def _check_followed(session, named: list) -> None:
         try:
             view = completion_view(session, kind, name=name)
         except FollowNotFound:
-            _err.print(f"[red]no {kind} named {name!r}; follow it first: mamcrawler follow "
-                       f"{kind} \"{name}\"[/red]", highlight=False)
+            _err.print(f"[red]no {kind} named {escape(repr(name))}; follow it first: "
+                       f"mamcrawler follow {kind} \"{escape(name)}\"[/red]", highlight=False)
             raise typer.Exit(2) from None
         if not view.follow.followed:
-            _err.print(f"[red]{kind} {view.follow.name!r} is not followed; follow it first: "
-                       f"mamcrawler follow {kind} \"{view.follow.name}\"[/red]",
+            _err.print(f"[red]{kind} {escape(repr(view.follow.name))} is not followed; follow "
+                       f"it first: mamcrawler follow {kind} \"{escape(view.follow.name)}\"[/red]",
                        highlight=False)
             raise typer.Exit(2)
 

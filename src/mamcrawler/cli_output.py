@@ -12,6 +12,7 @@ from datetime import datetime
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -132,8 +133,8 @@ def print_scan(console: Console, report) -> None:
     console.print(f"{report.elapsed_s:.1f} s; {report.moved} moved folders; "
                   f"{report.ignored} other files ignored", highlight=False)
     for folder in report.missing:
-        console.print(f"[yellow]missing:[/yellow] {folder} (all files gone; book kept, "
-                      "marked missing)", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]missing:[/yellow] {escape(str(folder))} (all files gone; "
+                      "book kept, marked missing)", highlight=False, soft_wrap=True)
     if report.unreadable:
         unreadable = Table(box=box.SIMPLE_HEAD, title_style="red", title="unreadable files")
         unreadable.add_column("unreadable file (in the library folder)", overflow="fold")

@@ -138,3 +138,16 @@ def test_a_tracker_without_an_events_endpoint_is_never_asked_for_one(
     assert "simEvents" not in str(tracker_sim.control.state()["requests"])
     assert "does not understand" not in output and "please report" not in output
     assert os.path.exists(tmp_path / "data" / "mamcrawler.db")
+
+
+@pytest.mark.parametrize("command, setting", [
+    (["config", "check"], {"qb_path_map": "[/x]=/y"}),
+    (["status"], {"schedule_backup": "[/bad]"}),
+])
+def test_a_bad_setting_that_looks_like_markup_is_reported_not_a_crash(tmp_path, processes,
+                                                                      command, setting):
+    result = processes.run(*command, env=demo_env(tmp_path, **setting), timeout=60)
+    assert result.returncode == 2, result.stderr
+    name, value = next(iter(setting.items()))
+    assert "Traceback" not in result.stderr and "MarkupError" not in result.stderr
+    assert name.upper() in result.stderr and value in words(result.stderr), result.stderr
