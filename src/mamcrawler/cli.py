@@ -394,7 +394,7 @@ def _add_completion_commands() -> None:
     """`follow` and `completion` live in cli_completion.py; they use these settings."""
     from mamcrawler import cli_completion
 
-    cli_completion.register(app, settings, _runtime)
+    cli_completion.register(app, settings, _runtime, _database)
 
 
 _add_completion_commands()

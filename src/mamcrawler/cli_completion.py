@@ -25,6 +25,7 @@ _console = Console()
 _err = Console(stderr=True)
 _settings: Callable = lambda: None  # noqa: E731 - replaced by register()
 _runtime: Callable | None = None  # replaced by register()
+_database: Callable | None = None  # replaced by register()
 Stop = Annotated[bool, typer.Option("--stop", help="stop following instead")]
 Language = Annotated[str | None, typer.Option(
     help="language of the books to look for, e.g. german; \"\" = your COMPLETION_LANGUAGE")]
@@ -36,23 +37,23 @@ Abridged = Annotated[bool | None, typer.Option(
     "them")]
 
 
-def register(app: typer.Typer, settings: Callable, runtime: Callable | None = None) -> None:
+def register(app: typer.Typer, settings: Callable, runtime: Callable | None = None,
+             database: Callable | None = None) -> None:
     """Add the commands to `app`; `settings` loads the settings (exits on bad ones),
-    `runtime(settings)` builds the runtime `completion` runs the job with."""
-    global _settings, _runtime
-    _settings, _runtime = settings, runtime
+    `runtime(settings)` builds the runtime `completion` runs the job with, `database(settings)`
+    opens the database, schema up to date (exits with the problem and its fix)."""
+    global _settings, _runtime, _database
+    _settings, _runtime, _database = settings, runtime, database
     app.add_typer(follow_app, name="follow")
     app.add_typer(completion_app, name="completion")
 
 
 @contextmanager
 def _session() -> Iterator:
-    from mamcrawler.store import migrate
-    from mamcrawler.store.db import make_engine, make_session_factory, session_scope
+    from mamcrawler.store.db import make_session_factory, session_scope
 
-    engine = make_engine(_settings().effective_database_url)
+    engine = _database(_settings())
     try:
-        migrate.upgrade(engine)
         with session_scope(make_session_factory(engine)) as session:
             yield session
     finally:

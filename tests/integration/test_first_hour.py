@@ -151,3 +151,13 @@ def test_a_bad_setting_that_looks_like_markup_is_reported_not_a_crash(tmp_path, 
     name, value = next(iter(setting.items()))
     assert "Traceback" not in result.stderr and "MarkupError" not in result.stderr
     assert name.upper() in result.stderr and value in words(result.stderr), result.stderr
+
+
+@pytest.mark.parametrize("command", [["follow", "list"], ["completion"], ["jobs", "list"]])
+def test_an_unreachable_database_is_one_clear_message_for_every_command(tmp_path, processes,
+                                                                        command):
+    env = demo_env(tmp_path, mam_id="s" * 20,
+                   database_url="postgresql+psycopg://a:b@127.0.0.1:1/c")
+    result = processes.run(*command, env=env, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "Fix:" in result.stderr, result.stderr
