@@ -104,6 +104,24 @@ def test_one_scheduler_leads_the_other_follows_and_takes_over(runtime):
         second.shutdown()
 
 
+def test_one_failed_renewal_does_not_make_the_leader_step_down(runtime, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    scheduler = runtime.scheduler
+    scheduler.start()
+    assert scheduler.leading
+
+    def locked(*args, **kwargs):
+        raise OperationalError("UPDATE scheduler_lease", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(lease, "_claim", locked)
+    scheduler._tick()  # renewed a moment ago: one failure is not half a lease
+    assert scheduler.leading
+    monkeypatch.undo()
+    scheduler._tick()
+    assert scheduler.leading
+
+
 def test_leading_catches_up_missed_runs_account_check_first(runtime):
     sched = runtime.scheduler
     ctx = sched.ctx

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mamcrawler.store.db import session_scope
@@ -42,10 +42,12 @@ def new_holder(owner: Owner) -> str:
 def claim(sessions: sessionmaker[Session], holder: str, owner: Owner,
           now: datetime) -> LeaseState:
     """Renew the lease when `holder` has it, take it when it is free or its holder is
-    gone; else say who leads. A database error counts as not leading this time."""
+    gone; else say who leads. Losing the race to create the lease counts as not leading;
+    any other database error is raised: the caller decides whether a leader steps down
+    (only after half a lease without a renewal, not on one failed attempt)."""
     try:
         return _claim(sessions, holder, owner, now)
-    except (IntegrityError, OperationalError) as exc:  # another process got there first
+    except IntegrityError as exc:  # another process created the lease first
         log.debug("scheduler lease not claimed this time: %s", exc)
         return current(sessions)
 
