@@ -59,3 +59,14 @@ def test_author_books_newest_first_and_bad_answers(httpserver, catalog):
     httpserver.expect_request("/1.0/catalog/products").respond_with_json({"oops": 1})
     with pytest.raises(MetadataBadResponse, match="AUDIBLE_CATALOG_URL"):
         catalog.author_books("Mara Quill")
+
+
+def test_details_stop_at_the_first_429_from_audnexus(httpserver, catalog):
+    bare = [{"asin": f"B0000000{n}"} for n in range(1, 5)]  # no title: details wanted
+    httpserver.expect_request("/1.0/catalog/products").respond_with_json(
+        {"products": bare, "total_results": 4})
+    httpserver.expect_request("/books/B00000001").respond_with_json({}, status=429)
+    httpserver.expect_request("/books/B00000002").respond_with_json({}, status=429)
+    assert catalog.author_books("Mara Quill") == []
+    asked = [r.path for r, _ in httpserver.log if r.path.startswith("/books/")]
+    assert asked == ["/books/B00000001"]

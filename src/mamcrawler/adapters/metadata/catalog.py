@@ -24,7 +24,11 @@ from mamcrawler.adapters.metadata.base import (
     require_object,
     text,
 )
-from mamcrawler.adapters.metadata.errors import MetadataBadResponse, MetadataError
+from mamcrawler.adapters.metadata.errors import (
+    MetadataBadResponse,
+    MetadataError,
+    MetadataRateLimited,
+)
 from mamcrawler.adapters.metadata.http import HttpOptions, SourceHttp
 from mamcrawler.domain.metadata import SourceRecord, date_of, year_of
 from mamcrawler.domain.records import SeriesRef
@@ -83,6 +87,9 @@ class AudibleCatalog:
         for asin in asins[: self.max_details]:
             try:
                 record = self._audnexus.by_id(asin)
+            except MetadataRateLimited as exc:
+                log.info("Audible catalog: details stop at %s: %s", asin, exc)
+                break  # asking for the next one would only draw another 429
             except MetadataError as exc:
                 log.info("Audible catalog: no details for %s: %s", asin, exc)
                 continue
