@@ -23,7 +23,7 @@ from mamcrawler.store.models import (
     WantedBook,
 )
 
-from .follows import MODELS, FollowNotFound, FollowResult, result_of
+from .follows import MODELS, FollowNotFound, FollowResult, find_subject, result_of
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,7 @@ def completion_view(session: Session, kind: SubjectKind, item_id: int | None = N
                     name: str | None = None) -> CompletionView:
     """The completion of one series or author, by id or name (any case)."""
     model, _ = MODELS[kind]
-    row = session.get(model, item_id) if item_id is not None else _by_name(session, model,
-                                                                            name or "")
+    row = find_subject(session, model, name, item_id)
     if row is None:
         raise FollowNotFound(f"{kind} {item_id if item_id is not None else name!r}")
     link = MissingBook.series_id if kind is SubjectKind.SERIES else MissingBook.author_id
@@ -96,9 +95,3 @@ def _held(session: Session, kind: SubjectKind, row: Series | Author) -> list[Com
 
 def _sorted(entries: list[CompletionEntry]) -> tuple[CompletionEntry, ...]:
     return tuple(sorted(entries, key=lambda e: reading_order(e.position, e.title)))
-
-
-def _by_name(session: Session, model, name: str):
-    wanted = name.strip().casefold()
-    return next((r for r in session.scalars(select(model)) if r.name.casefold() == wanted),
-                None)

@@ -88,7 +88,7 @@ def set_follow(session: Session, kind: SubjectKind, followed: bool, *, name: str
     refused. A new follow's date is now: an author followed for new books gets those
     released from now on."""
     model, _ = MODELS[kind]
-    row, created = _find(session, model, name, item_id), False
+    row, created = find_subject(session, model, name, item_id), False
     if row is None:
         if item_id is not None or not followed or not (name or "").strip():
             raise FollowNotFound(f"{kind} {item_id if item_id is not None else name!r}")
@@ -133,7 +133,8 @@ def mark_person_choice(row: Series | Author) -> None:
         row.followed_at = datetime.now(UTC)
 
 
-def _find(session: Session, model, name: str | None, item_id: int | None):
+def find_subject(session: Session, model, name: str | None, item_id: int | None):
+    """The series or author by id, else by name in any case (None when there is none)."""
     if item_id is not None:
         return session.get(model, item_id)
     wanted = (name or "").strip().casefold()
