@@ -82,6 +82,21 @@ def test_missing_books_can_be_listed_declined_and_wanted(api, runtime):
                    params={"found_in": "category"}).json()["data"]["total"] == 0
 
 
+def test_wanting_a_declined_gap_reopens_its_entry_even_after_a_rename(api, runtime):
+    ash = gap(runtime.sessions, "The Ash Throne")
+    api.post(f"/api/completion/missing/{ash}/decline")
+    with session_scope(runtime.sessions) as session:
+        [entry] = session.scalars(select(WantedBook)).all()
+        entry_id = entry.id
+    renamed = api.patch(f"/api/wanted/{entry_id}", json={"title": "Ash Throne (Book 2)"})
+    assert renamed.status_code == 200, renamed.text
+    wanted = api.post(f"/api/completion/missing/{ash}/want").json()["data"]
+    assert (wanted["wanted_id"], wanted["wanted_status"]) == (entry_id, "wanted")
+    with session_scope(runtime.sessions) as session:
+        assert [(w.id, w.title) for w in session.scalars(select(WantedBook))] == [
+            (entry_id, "Ash Throne (Book 2)")]
+
+
 def test_categories_can_be_followed_one_by_one(api):
     followed = api.get("/api/categories", params={"followed": True}).json()["data"]
     assert {c["category_id"] for c in followed["items"]} == {40, 41, 47, 87}

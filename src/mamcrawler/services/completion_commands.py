@@ -19,7 +19,7 @@ from mamcrawler.domain.states import WantedStatus, move_wanted
 from mamcrawler.store.models import Author, CategorySetting, MissingBook, Series, WantedBook
 
 from .completion_store import BASE_PRIORITY, priority_for, source_of
-from .wanted import add_wanted
+from .wanted import add_wanted, merge_wanted
 
 CANCELLABLE = frozenset({WantedStatus.WANTED, WantedStatus.SEARCHING,
                          WantedStatus.ABANDONED, WantedStatus.CANCELLED})
@@ -70,7 +70,12 @@ def want(session: Session, missing_id: int) -> MissingCommandResult:
               "source": source_of(row.found_in, _found_name(session, row)) if known
               else "manual", "series": _series_name(session, row),
               "priority": priority_for(row.found_in, row.position) if known else 0}
-    entry, created = add_wanted(session, fields, reopen=True)
+    entry = _wanted_of(session, row)  # its entry, also when the person renamed it since
+    if entry is not None:
+        merge_wanted(entry, fields, reopen=True)
+        created = False
+    else:
+        entry, created = add_wanted(session, fields, reopen=True)
     row.wanted_id, row.status, row.reason = entry.id, GapStatus.MISSING, "wanted by you"
     row.wanted_at = row.wanted_at or datetime.now(UTC)
     session.flush()

@@ -28,14 +28,19 @@ def add_wanted(session: Session, fields: dict[str, Any], *,
         session.add(entry)
         session.flush()
         return entry, True
-    # Keep what is known, fill what is missing; a higher priority wins.
+    merge_wanted(existing, fields, reopen=reopen)
+    return existing, False
+
+
+def merge_wanted(existing: WantedBook, fields: dict[str, Any], *, reopen: bool) -> None:
+    """Keep what the entry knows, fill what is missing; a higher priority wins; with
+    `reopen` an abandoned or cancelled entry is wanted again."""
     for field, value in fields.items():
         if value is not None and getattr(existing, field) in (None, ""):
             setattr(existing, field, value)
     existing.priority = max(existing.priority, fields.get("priority") or 0)
     if reopen and existing.status in REOPENABLE:
         existing.status = "wanted"
-    return existing, False
 
 
 def rekey(entry: WantedBook) -> None:
