@@ -217,6 +217,7 @@ class PocketsphinxEngine:
         self._initial_cmn = self._decoder.get_cmn(False)
         self._frame_s = 1.0 / float(self._decoder.config["frate"])
         self._lock = threading.Lock()
+        self._kws: tuple[tuple[str, ...], float] | None = None  # the keyphrases loaded
 
     def transcribe(self, pcm: bytes, *, deadline: float | None = None,
                    stop: StopWhen | None = None) -> Transcript:
@@ -266,6 +267,8 @@ class PocketsphinxEngine:
             for index, (word, phones) in enumerate(added.items()):
                 # Rebuilding the search costs ~0.15 s: once, with the last word.
                 self._decoder.add_word(word, phones, index == len(added) - 1)
+            if added:
+                self._kws = None  # searches were rebuilt: load the keyphrases again
         return added
 
     def spot(self, pcm: bytes, phrases: Sequence[str], *, threshold: float = KWS_THRESHOLD,
@@ -301,6 +304,12 @@ class PocketsphinxEngine:
         return variants[:MAX_VARIANTS]
 
     def _add_keyphrases(self, phrases: Sequence[str], threshold: float) -> None:
+        """Load `phrases` as the "credits" search and switch to it. A book's segments all
+        listen for the same phrases: they are loaded once, not per segment."""
+        key = (tuple(phrases), threshold)
+        if key == self._kws:
+            self._decoder.activate_search("credits")
+            return
         handle, name = tempfile.mkstemp(suffix=".kws", prefix="narrator-")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -310,6 +319,7 @@ class PocketsphinxEngine:
             raise SpeechEngineError(f"pocketsphinx refused the keyphrases: {exc}") from None
         finally:
             os.unlink(name)
+        self._kws = key
         self._decoder.activate_search("credits")
 
     def _words(self) -> list[Word]:
