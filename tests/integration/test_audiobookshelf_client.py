@@ -92,21 +92,6 @@ def test_force_scan_and_item_scan(client, abs_fake):
     assert abs_fake.item_scans == [item_id]
 
 
-def test_watcher_update(client, abs_fake):
-    path = str(abs_fake.folder / "Author" / "Title" / "book.m4b")
-    client.watcher_update(abs_fake.library_id, path)
-    client.watcher_update(abs_fake.library_id, path, "rename", old_path=path + ".old")
-    assert abs_fake.watcher_updates == [
-        {"libraryId": abs_fake.library_id, "path": path, "type": "add"},
-        {"libraryId": abs_fake.library_id, "path": path, "type": "rename",
-         "oldPath": path + ".old"},
-    ]
-    with pytest.raises(ValueError, match="add, unlink, rename"):
-        client.watcher_update(abs_fake.library_id, path, "moved")
-    with pytest.raises(ValueError, match="old_path"):
-        client.watcher_update(abs_fake.library_id, path, "rename")
-
-
 def test_update_media(client, abs_fake):
     item_id = abs_fake.add_item("Robert Jordan/The Wheel of Time/Book 1 - The Eye of the World")
     fields = {"narrators": ["Michael Kramer", "Kate Reading"],
@@ -156,19 +141,6 @@ def test_an_empty_list_is_sent_and_clears(client, abs_fake):
     assert client.update_media(item_id, {"narrators": [], "series": []}) is True
     assert abs_fake.patches == [(item_id, {"metadata": {"narrators": [], "series": []}})]
     assert client.item(item_id).narrators == ()
-
-
-def test_a_watcher_update_is_answered_even_when_the_watcher_is_off(client, abs_fake):
-    """ABS answers 200 and does nothing: only a scan makes the book appear."""
-    folder = abs_fake.folder / "Author" / "Title"
-    folder.mkdir(parents=True)
-    (folder / "book.m4b").write_bytes(b"m4b" * 100)
-    abs_fake.disable_watcher()
-    client.watcher_update(abs_fake.library_id, str(folder / "book.m4b"))
-    assert len(abs_fake.watcher_updates) == 1
-    assert client.items(abs_fake.library_id).total == 0
-    client.scan_library(abs_fake.library_id)
-    assert [i.path for i in client.items(abs_fake.library_id).items] == [str(folder)]
 
 
 def test_pages(client, abs_fake):

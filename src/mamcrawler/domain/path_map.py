@@ -59,11 +59,6 @@ class PathMap:
         """`to_remote(str(path))`, None for no path (e.g. an unset folder setting)."""
         return None if path is None or str(path) == "" else self.to_remote(str(path))
 
-    def covers_remote(self, path: str) -> bool:
-        """Whether some pair's remote prefix holds `path`."""
-        path = normalise(path)
-        return any(_under(path, pair.remote) is not None for pair in self.pairs)
-
     def _map(self, path: str, *, remote_to_local: bool) -> str:
         path = normalise(path)
         best: tuple[int, str] | None = None

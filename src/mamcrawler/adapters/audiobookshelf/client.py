@@ -1,10 +1,14 @@
-"""Audiobookshelf REST client: libraries, scans, watcher updates, items, metadata (R12, R15).
+"""Audiobookshelf REST client: libraries, scans, items, metadata (R12, R15).
 
 Only the endpoints in reference/audiobookshelf.md. Auth is ``Authorization: Bearer
 <API token>``; the User-Agent is the project's own. Reads are retried with back-off on
-429/5xx/timeouts (honouring Retry-After, capped); writes (scan, watcher update, PATCH)
+429/5xx/timeouts (honouring Retry-After, capped); writes (scan, PATCH)
 are sent once and fail loudly, because the caller decides whether repeating is safe.
 Synchronous on purpose, like the other clients: jobs run in worker threads.
+
+There is no watcher update (POST /api/watcher/update): ABS answers it 200 even when the
+library's folder watcher is off and then does nothing, so it proves nothing; the service
+scans and looks for the item instead (services/abs_library.py).
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ from mamcrawler.adapters.audiobookshelf.items import AbsItem, parse_item, sequen
 from mamcrawler.adapters.http import parse_retry_after
 
 log = logging.getLogger(__name__)
-WATCH_TYPES = ("add", "unlink", "rename")
 
 
 @dataclass(frozen=True)
@@ -143,25 +146,6 @@ class AbsClient:
         response = self._send("POST", f"/api/items/{item_id}/scan", f"scan item {item_id}")
         data = self._decode(response, f"scan item {item_id}")
         return str(data.get("result") or "") if isinstance(data, dict) else ""
-
-    def watcher_update(self, library_id: str, path: str, type: str = "add", *,
-                       old_path: str | None = None) -> None:
-        """POST /api/watcher/update: tell ABS that `path` was added, unlinked or renamed
-        (from `old_path`), so it scans just that instead of the whole library.
-
-        ABS answers 200 even when the library's folder watcher is disabled (it only logs
-        an error) and then does nothing: an answer here proves nothing. Confirm with a
-        scan and a look for the item (services/abs_library.py does).
-        """
-        if type not in WATCH_TYPES:
-            raise ValueError(f"type must be one of {', '.join(WATCH_TYPES)}, not {type!r}")
-        if type == "rename" and not old_path:
-            raise ValueError("a rename needs old_path")
-        body = {"libraryId": library_id, "path": path, "type": type}
-        if old_path:
-            body["oldPath"] = old_path
-        self._send("POST", "/api/watcher/update", f"report {type} of {path}", json=body,
-                   missing="check ABS_LIBRARY_ID")
 
     def items(self, library_id: str, *, limit: int = 100, page: int = 0) -> AbsItemsPage:
         """GET /api/libraries/{id}/items: one page of items (page counts from 0)."""

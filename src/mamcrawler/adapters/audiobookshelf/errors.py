@@ -25,7 +25,7 @@ class AbsAuthError(AbsError):
     def __init__(self, url: str, what: str, status: int) -> None:
         if status == 403:
             detail = (f"Audiobookshelf at {url} refused to {what} (HTTP 403): the token's user "
-                      "is not allowed to; scans and watcher updates need an admin user's "
+                      "is not allowed to; scans need an admin user's "
                       "token, so " + _CREDENTIAL_HELP)
         else:
             detail = (f"Audiobookshelf at {url} rejected the API token while trying to {what} "
