@@ -113,10 +113,14 @@ def run(qbit: QbitClient, sessions, settings: Settings, now: datetime,
     return report
 
 
+def remote_content(torrent: TorrentSnapshot) -> str:
+    """The torrent's files as qBittorrent sees them."""
+    return torrent.content_path or f"{torrent.save_path.rstrip('/')}/{torrent.name}"
+
+
 def local_content(torrent: TorrentSnapshot, settings: Settings) -> Path:
     """The torrent's files on this machine: qBittorrent's path through QB_PATH_MAP."""
-    remote = torrent.content_path or f"{torrent.save_path.rstrip('/')}/{torrent.name}"
-    return Path(settings.qb_paths.to_local(remote))
+    return Path(settings.qb_paths.to_local(remote_content(torrent)))
 
 
 def _wait_for_files(sessions, download_id: int, torrent: TorrentSnapshot, content: Path,
@@ -124,7 +128,7 @@ def _wait_for_files(sessions, download_id: int, torrent: TorrentSnapshot, conten
     """A complete download whose files are not here is a path problem, not the release's:
     it stays `downloading` with the reason (not failed, never re-grabbed), and the person
     is told once."""
-    remote = torrent.content_path or f"{torrent.save_path.rstrip('/')}/{torrent.name}"
+    remote = remote_content(torrent)
     reason = WAITING_FOR_FILES + missing_reason(
         "qBittorrent has the files at", remote, str(content),
         torrent.save_path or str(Path(remote).parent), "QB_PATH_MAP")

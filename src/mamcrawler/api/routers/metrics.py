@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from mamcrawler import metrics
@@ -16,11 +14,9 @@ router = APIRouter(tags=["system"])
 
 @router.get("/metrics", response_class=Response,
             summary="Prometheus metrics (the API key is needed unless METRICS_PUBLIC=true)")
-def prometheus_metrics(request: Request,
-                       x_api_key: Annotated[str | None, Header()] = None,
-                       authorization: Annotated[str | None, Header()] = None) -> Response:
+def prometheus_metrics(request: Request) -> Response:
     rt = runtime(request)
     if not rt.settings.metrics_public:
-        require_api_key(request, x_api_key, authorization)
+        require_api_key(request)
     body = metrics.exposition(rt.sessions, rt.policies.vip)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
