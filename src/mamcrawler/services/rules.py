@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamcrawler.adapters.mam import SiteEvents
+from mamcrawler.domain import freeness
 from mamcrawler.domain.freeness import SiteEvent
 from mamcrawler.domain.records import AccountStats
 from mamcrawler.store.models import RulesSnapshot
@@ -63,10 +64,10 @@ def running_events(snapshot: RulesSnapshot | None, kind: str, now: datetime
     no longer counts, however recently it was stored)."""
     if snapshot is None:
         return ()
-    events = (SiteEvent(e["kind"], ends=datetime.fromisoformat(e["ends"]) if e.get("ends")
-                        else None)
-              for e in snapshot.content.get("events", {}).get("active", []))
-    return tuple(e for e in events if e.kind == kind and e.running(now))
+    events = tuple(SiteEvent(e["kind"], ends=datetime.fromisoformat(e["ends"])
+                             if e.get("ends") else None)
+                   for e in snapshot.content.get("events", {}).get("active", []))
+    return freeness.running_events(events, kind, now)
 
 
 def latest(session: Session) -> RulesSnapshot | None:
