@@ -92,3 +92,19 @@ def test_record_policy_and_top10_switch(tracker_sim, mam, sessions, uploads, req
     with session_scope(sessions) as session:
         rows = {m.title: m.status for m in session.scalars(select(MissingBook))}
     assert rows == {"The Fifth Ember": "missing"}
+
+
+def test_a_walk_cut_short_by_the_budget_says_what_it_skipped(tracker_sim, mam, sessions,
+                                                              monkeypatch):
+    monkeypatch.setattr(discovery, "PER_PAGE", 5)  # the smallest page the tracker serves
+    for n in range(12):
+        tracker_sim.control.post("catalogue", title=f"Nova {n}", authors=[f"Writer {n}"],
+                                 category=47)
+    now = datetime.now(UTC) + timedelta(minutes=1)
+    report = discovery.run(mam, sessions, CompletionPolicy(tracker_requests_per_weekly_run=2),
+                           now)
+    assert report.tracker_requests == 2
+    assert "the request budget was spent before the walk reached" in report.stopped
+    assert "TRACKER_REQUESTS_PER_WEEKLY_RUN" in report.summary()
+    full = discovery.run(mam, sessions, CompletionPolicy(), now + timedelta(days=7))
+    assert full.stopped == ""

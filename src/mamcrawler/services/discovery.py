@@ -89,7 +89,8 @@ def run(tracker: Tracker, sessions: sessionmaker[Session], policy: CompletionPol
     newest = None
     try:
         if walk and not stop():
-            fresh, newest = _new_releases(tracker, budget, walk, languages, since)
+            fresh, newest, report.stopped = _new_releases(tracker, budget, walk, languages,
+                                                          since)
             new = [r for r in fresh if r.category_id in followed]
             found += [(r, FindKind.CATEGORY) for r in new]
             report.new_releases = len(new)
@@ -123,25 +124,35 @@ def most_snatched(releases: list[Release], category: int, count: int = 10) -> li
 
 def _new_releases(tracker: Tracker, budget: RequestBudget, categories: tuple[int, ...],
                   languages: tuple[int, ...], since: datetime
-                  ) -> tuple[list[Release], datetime | None]:
-    """Releases added after `since`, newest first, and the newest `added` seen (None when
-    a failure left the walk unfinished: the mark then stays where it was)."""
+                  ) -> tuple[list[Release], datetime, str]:
+    """Releases added after `since`, newest first; the newest `added` seen (the next
+    run's mark); and, when the walk ended at the request budget or MAX_PAGES before it
+    reached `since`, what it skipped ("" when it saw everything). A tracker failure is
+    raised (the mark then stays where it was)."""
     fresh: list[Release] = []
-    newest = None
+    newest, oldest = since, None
     for page in range(MAX_PAGES):
         if page and not budget.left:
-            break
+            return fresh, newest, _skipped("the request budget was spent", since, oldest)
         budget.take()
         releases = tracker.search(SearchQuery(category_ids=categories, sort="dateDesc",
                                               per_page=PER_PAGE, start=page * PER_PAGE,
                                               language_ids=languages))
         dated = [r for r in releases if r.added is not None]
         for release in dated:
-            newest = release.added if newest is None else max(newest, release.added)
+            newest = max(newest, release.added)
+            oldest = release.added if oldest is None else min(oldest, release.added)
         fresh += [r for r in dated if r.added > since]
         if len(releases) < PER_PAGE or any(r.added <= since for r in dated):
-            break
-    return fresh, newest or since
+            return fresh, newest, ""
+    return fresh, newest, _skipped(f"{MAX_PAGES} pages were read", since, oldest)
+
+
+def _skipped(why: str, since: datetime, oldest: datetime | None) -> str:
+    upto = f" and {oldest:%Y-%m-%d %H:%M} UTC" if oldest else ""
+    return (f"{why} before the walk reached the last run's releases: those added between "
+            f"{since:%Y-%m-%d %H:%M} UTC{upto} were not looked at (raise "
+            "TRACKER_REQUESTS_PER_WEEKLY_RUN or run category_sync more often)")
 
 
 def _judge_all(session: Session, found: list[tuple[Release, FindKind]],
