@@ -6,10 +6,11 @@ all gone marked missing. `library_scan` walks, plans and reads; this module writ
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from mamcrawler.adapters.audio.tags import TagFacts, book_tags
 from mamcrawler.domain.folder_names import (
@@ -57,13 +58,23 @@ def apply_batch(session: Session, batch: list[BookPlan], facts: Facts,
              if p in state.known]
     rows = _file_rows(session, paths)
     ids = [plan.book_id for plan in batch if plan.book_id is not None]
-    there = set(session.scalars(select(Book.id).where(Book.id.in_(ids)))) if ids else set()
-    fresh = [plan for plan in batch if plan.book_id not in there]  # deleted since: anew
+    # The batch's books with their people and series, and their field sources: two
+    # queries for the batch instead of several for each book.
+    books = {book.id: book for book in session.scalars(
+        select(Book).where(Book.id.in_(ids)).options(
+            selectinload(Book.authors), selectinload(Book.narrators),
+            selectinload(Book.series)))} if ids else {}
+    held: dict[int, dict[str, FieldSource]] = defaultdict(dict)
+    if books:
+        for source in session.scalars(select(FieldSource).where(
+                FieldSource.book_id.in_(list(books)))):
+            held[source.book_id][source.field] = source
+    fresh = [plan for plan in batch if plan.book_id not in books]  # deleted since: anew
     if fresh:
         _create(session, fresh, facts, rows)
     for plan in batch:
-        if plan.book_id in there:
-            _update(session, plan, facts, rows)
+        if plan.book_id in books:
+            _update(session, plan, facts, rows, books[plan.book_id], held[plan.book_id])
     return len(fresh), len(batch) - len(fresh)
 
 
@@ -155,11 +166,11 @@ def _unreadable(plan: BookPlan, found: list[TagFacts | str | None]) -> str | Non
         for seen, got in zip(plan.files, found, strict=True) if not seen.sidecar)
 
 
-def _update(session: Session, plan: BookPlan, facts: Facts,
-            rows: dict[str, LibraryFile]) -> None:
+def _update(session: Session, plan: BookPlan, facts: Facts, rows: dict[str, LibraryFile],
+            book: Book, held: dict[str, FieldSource]) -> None:
     """An existing (changed or moved) book: its files brought up to date, and what the
-    scan may write (`scan_plan.scan_writes`) written with corrections."""
-    book = session.get(Book, plan.book_id)
+    scan may write (`scan_plan.scan_writes`) written with corrections. `held` are the
+    book's field sources by field."""
     for path in plan.vanished:
         if path in rows:
             session.delete(rows.pop(path))
@@ -175,8 +186,6 @@ def _update(session: Session, plan: BookPlan, facts: Facts,
         mine.append(row)
     found = [row.unreadable_reason or TagFacts.from_json(row.tags) for row in mine]
     combined = _combine(plan, [f for f in found if isinstance(f, TagFacts)])
-    held = {fs.field: fs for fs in session.scalars(
-        select(FieldSource).where(FieldSource.book_id == book.id))}
     current = library.book_view(book)
     changes: dict[str, object] = {}
     for write in scan_writes(combined, {k: HeldField(v.source, v.protected)
