@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import threading
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from mamcrawler.policies import Policies
 from mamcrawler.service_state import RunningService
 from mamcrawler.services.tracker import TrackerEndpoint
 from mamcrawler.store.db import make_session_factory
+from mamcrawler.store.secret_file import read_or_create
 
 log = logging.getLogger("mamcrawler")
 
@@ -179,14 +179,9 @@ def api_key_for(settings: Settings) -> tuple[str, Path | None]:
     if settings.api_key and settings.api_key.get_secret_value():
         return settings.api_key.get_secret_value(), None
     path = settings.data_dir / "api_key"
-    if path.is_file() and path.read_text().strip():
-        return path.read_text().strip(), path
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    log.info("generated an API key into %s", path)
+    key, created = read_or_create(path, lambda: secrets.token_urlsafe(32))
+    if created:
+        log.info("generated an API key into %s", path)
     return key, path
 
 

@@ -13,7 +13,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import Response
+
+from mamcrawler.store.secret_file import read_or_create
 
 COOKIE = "mamcrawler_session"
 KEY_FILE = "web-session-key"
@@ -49,17 +50,8 @@ class WebSession:
 
 def signing_key(data_dir: Path, api_key: str) -> bytes:
     """The random part is made once, readable by the owner only."""
-    path = Path(data_dir) / KEY_FILE
-    try:
-        stored = path.read_bytes().strip()
-    except FileNotFoundError:
-        stored = b""
-    if not stored:
-        stored = secrets.token_hex(32).encode()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(stored + b"\n")
-    return hmac.new(stored, b"session:" + api_key.encode(), hashlib.sha256).digest()
+    stored, _ = read_or_create(Path(data_dir) / KEY_FILE, lambda: secrets.token_hex(32))
+    return hmac.new(stored.encode(), b"session:" + api_key.encode(), hashlib.sha256).digest()
 
 
 _keys: dict[tuple[str, str], bytes] = {}
