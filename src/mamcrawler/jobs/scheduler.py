@@ -25,7 +25,7 @@ from mamcrawler.config import Settings, parse_schedule
 from mamcrawler.domain.run_outcome import RunOutcome
 from mamcrawler.policies import Policies
 from mamcrawler.services.tracker import TrackerEndpoint
-from mamcrawler.store import lease
+from mamcrawler.store import lease, locks
 from mamcrawler.store.db import session_scope
 from mamcrawler.store.liveness import LEASE_S, Owner, why_dead
 from mamcrawler.store.models import JobSetting, SchedulerLease, TaskRun
@@ -66,7 +66,7 @@ class JobScheduler:
         self._sched = self._new_scheduler()
         self._held: list[tuple[str, str]] | None = None  # triggers waiting for start()
         self._owner = Owner.current()
-        self._holder = lease.new_holder(self._owner)
+        self._holder = locks.new_holder(self._owner)
         self._lock = threading.RLock()
         self._leading = self._stopped = False
         self._renewed: datetime | None = None

@@ -11,7 +11,6 @@ is a compare-and-set on the old holder, so two followers never both win.
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,10 +32,6 @@ class LeaseState:
     leading: bool
     leader: str | None  # "process 12 on host", None when nobody holds the lease
     heartbeat_at: datetime | None = None
-
-
-def new_holder(owner: Owner) -> str:
-    return f"{owner.host}:{owner.pid}:{uuid.uuid4().hex[:8]}"
 
 
 def claim(sessions: sessionmaker[Session], holder: str, owner: Owner,
