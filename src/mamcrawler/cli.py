@@ -296,12 +296,11 @@ def _sessions_if_current(s: Settings):
 
     `config check` looks without changing anything, so it never upgrades the schema.
     """
-    from mamcrawler.services.connections import sqlite_file
     from mamcrawler.store import migrate
-    from mamcrawler.store.db import make_engine, make_session_factory
+    from mamcrawler.store.db import make_engine, make_session_factory, sqlite_path
 
     try:
-        file = sqlite_file(s.effective_database_url)
+        file = sqlite_path(s.effective_database_url)
         if file is not None and not file.exists():  # connecting would create it
             return None
         engine = make_engine(s.effective_database_url)

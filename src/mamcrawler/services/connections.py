@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from mamcrawler import USER_AGENT
 from mamcrawler.config import Settings
+from mamcrawler.database import database_setting
 from mamcrawler.store import migrate
-from mamcrawler.store.db import make_engine
-from mamcrawler.store.problems import DatabaseProblem, check_url
+from mamcrawler.store.db import make_engine, sqlite_path
+from mamcrawler.store.problems import DatabaseProblem, check_url, open_database
 
 TIMEOUT_S = 10.0
 
@@ -28,35 +27,23 @@ class ConnectionCheck:
     todo: bool = False  # a step the person (or `serve`) still has to take, not a fault
 
 
-def sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite URL; None for other databases."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database)
-
-
 def check_database(settings: Settings) -> ConnectionCheck:
-    """Whether the database can be reached; its schema is the next check."""
+    """Whether the database can be reached, with start-up's message and fix when it
+    cannot; its schema is the next check."""
+    url, setting = settings.effective_database_url, database_setting(settings)
     try:
-        check_url(settings.effective_database_url)
+        check_url(url, setting)
     except DatabaseProblem as exc:
         return ConnectionCheck("database", False, str(exc))
-    where = make_url(settings.effective_database_url).render_as_string(hide_password=True)
-    file = sqlite_file(settings.effective_database_url)
+    where = make_url(url).render_as_string(hide_password=True)
+    file = sqlite_path(url)
     if file is not None and not file.exists():  # looking must not create it
         return ConnectionCheck("database", None, f"{file} does not exist yet: `mamcrawler db "
                                "upgrade` (or `serve`) creates it", todo=True)
-    engine = make_engine(settings.effective_database_url)
     try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        first_line = str(exc).splitlines()[0]
-        return ConnectionCheck("database", False, f"{where}: cannot connect "
-                               f"({exc.__class__.__name__}: {first_line}); check DATABASE_URL")
-    finally:
-        engine.dispose()
+        open_database(url, setting).dispose()
+    except DatabaseProblem as exc:
+        return ConnectionCheck("database", False, str(exc))
     return ConnectionCheck("database", True, f"{where}: reachable")
 
 
